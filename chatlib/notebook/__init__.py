@@ -1,0 +1,1 @@
+"""Helpers for running the course's code inside a Jupyter notebook."""
