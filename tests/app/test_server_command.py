@@ -1,0 +1,149 @@
+"""The ``chat-server`` command as a real subprocess: starts, says where it listens and logs, stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from chatlib.app.protocol import Closing, Message, Say
+from tests.app.conftest import TIMEOUT, FrameClient
+
+CHAT_SERVER = Path(sys.executable).parent / "chat-server"
+
+
+def isolated_env(home: Path) -> dict[str, str]:
+    """The environment with HOME and XDG folders in the test's tmp dir (no user config or logs)."""
+    return os.environ | {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class ServerProcess:
+    """A chat-server subprocess whose console output is read line by line."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+
+    async def wait_for_line(self, pattern: str) -> re.Match[str]:
+        """Read console lines until one matches ``pattern``."""
+        assert self.process.stdout is not None
+        async with asyncio.timeout(TIMEOUT):
+            while True:
+                raw = await self.process.stdout.readline()
+                if not raw:
+                    pytest.fail(f"chat-server ended before printing {pattern!r}: {self.lines}")
+                line = raw.decode().rstrip("\n")
+                self.lines.append(line)
+                if match := re.search(pattern, line):
+                    return match
+
+    async def finish(self) -> tuple[int, str]:
+        """Wait for the process to exit; its exit status and the rest of its output."""
+        async with asyncio.timeout(TIMEOUT):
+            rest, _ = await self.process.communicate()
+        return self.process.returncode or 0, rest.decode()
+
+
+@pytest.fixture
+async def start_server(tmp_path: Path) -> AsyncIterator:
+    """Start ``chat-server ARGS`` in tmp_path (console: stdout and stderr together); kill leftovers."""
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start(*args: str) -> ServerProcess:
+        process = await asyncio.create_subprocess_exec(
+            str(CHAT_SERVER), *args, cwd=tmp_path, env=isolated_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        processes.append(process)
+        return ServerProcess(process)
+
+    yield start
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_the_command_serves_and_stops_cleanly_on_a_signal(
+    start_server, tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    log_dir = tmp_path / "logs"
+    server = await start_server("-a", "127.0.0.1", "-p", "0", "--log-dir", str(log_dir), "-v")
+    await server.wait_for_line(re.escape(f"conversation log: {log_dir / 'server.log'}"))
+    port = int((await server.wait_for_line(r"chat server listening on 127\.0\.0\.1:(\d+)")).group(1))
+    alice = await FrameClient.connect("127.0.0.1", port)
+    await alice.hello("alice")
+    await alice.enter("jeux")
+    bob = await FrameClient.connect("127.0.0.1", port)
+    await bob.hello("bob")
+    await bob.enter("jeux")
+    await alice.next_frame()  # bob's arrival
+    await bob.send(Say("hello from bob"))
+    message = await alice.next_frame()
+    assert isinstance(message, Message) and message.text == "hello from bob"
+    await server.wait_for_line(r"DEBUG message sent to alice")
+
+    server.process.send_signal(stop_signal)
+    for client in (alice, bob):
+        assert await client.expect_closed() == [Closing("server shutting down")]
+        await client.close()
+    status, rest = await server.finish()
+    assert status == 0, rest
+    assert "server stopped: server shutting down" in rest
+    assert "Traceback" not in "\n".join(server.lines) + rest
+    conversation = (log_dir / "server.log").read_text(encoding="utf-8")
+    assert "[jeux] bob a dit : hello from bob" in conversation
+    assert re.search(r"alice departed \(127\.0\.0\.1:\d+\), connected for", conversation)
+
+
+async def test_the_module_runs_as_python_m_with_a_config_file(tmp_path: Path) -> None:
+    (tmp_path / "chat.env").write_text(f"HOST=127.0.0.1\nPORT=0\nLOG_DIR={tmp_path / 'from-env'}\n")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chatlib.app.server", cwd=tmp_path, env=isolated_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    server = ServerProcess(process)
+    try:
+        await server.wait_for_line(r"chat server listening on 127\.0\.0\.1:\d+")
+        assert any(str(tmp_path / "from-env" / "server.log") in line for line in server.lines)
+        process.send_signal(signal.SIGTERM)
+        status, _ = await server.finish()
+        assert status == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_a_bad_port_is_a_one_line_error(start_server) -> None:
+    server = await start_server("-p", "99999")
+    status, output = await server.finish()
+    assert status == 2
+    assert "error: argument -p/--port: invalid port 99999: must be between 0 and 65535" in output
+    assert "Traceback" not in output
+
+
+async def test_a_port_in_use_is_a_one_line_error(start_server, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        server = await start_server("-p", str(port), "--log-dir", str(tmp_path / "logs"))
+        status, output = await server.finish()
+    assert status == 1
+    last_line = output.strip().splitlines()[-1]
+    assert last_line.startswith(f"chat-server: cannot listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in output
