@@ -346,14 +346,14 @@ def _silent_logger() -> logging.Logger:
 
 async def run_server(host: str, port: int, conversation: logging.Logger) -> None:
     """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly."""
-    server = ChatServer(conversation)
-    bound_host, bound_port = await server.start(host, port)
-    logger.info("chat server listening on %s:%d (Ctrl+C to stop)", bound_host, bound_port)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):  # Windows: Ctrl+C still arrives as KeyboardInterrupt
             loop.add_signal_handler(signal_number, stop_requested.set)
+    server = ChatServer(conversation)
+    bound_host, bound_port = await server.start(host, port)
+    logger.info("chat server listening on %s:%d (Ctrl+C to stop)", bound_host, bound_port)
     try:
         await stop_requested.wait()
     finally:
