@@ -1,0 +1,1 @@
+"""Stage ii_4, a working chat: the server keeps CLIENTS and relays each message to the others."""

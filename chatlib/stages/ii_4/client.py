@@ -1,0 +1,73 @@
+"""Stage ii_4, client: the same as ii_3's; now the server's lines include the others' messages.
+
+    python -m chatlib.stages.ii_4.client [-a ADDRESS] [-p PORT]
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aioconsole import ainput
+
+from chatlib.stages.cli import clean_exit, parse_address, printable
+
+PROMPT = "> "
+
+
+def show_above_prompt(line: str) -> None:
+    """Show a received line in place of the prompt, then draw the prompt again below it.
+
+    "\\r" goes back to the start of the line and "\\x1b[K" clears it, so an incoming message
+    never ends up glued to the prompt. (What the user was typing is still there: Enter sends it.)
+    """
+    print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
+
+
+async def send_typed_lines(
+    writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]
+) -> None:
+    """Send each line the user types, as it is, with no terminator."""
+    while True:
+        line = await read_line(PROMPT)
+        if line:
+            writer.write(line.encode())
+            await writer.drain()
+
+
+async def show_received_lines(reader: asyncio.StreamReader, show: Callable[[str], None]) -> None:
+    """Show each line the server sends, until it closes the connection."""
+    while line := await reader.readline():
+        show(printable(line.decode(errors="replace").rstrip("\r\n")))
+
+
+async def run_client(
+    host: str,
+    port: int,
+    read_line: Callable[[str], Awaitable[str]] = ainput,
+    show: Callable[[str], None] = print,
+) -> None:
+    """Say Hello, then type and receive at the same time until one side stops."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"Hello")
+    await writer.drain()
+    sending = asyncio.create_task(send_typed_lines(writer, read_line))
+    receiving = asyncio.create_task(show_received_lines(reader, show))
+    try:
+        await asyncio.gather(sending, receiving)
+    finally:
+        # gather() leaves the other coroutine running when one fails: stop both.
+        sending.cancel()
+        receiving.cancel()
+        writer.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line: parse the address, chat, exit cleanly."""
+    args = parse_address("Stage ii_4 chat client.", argv)
+    with clean_exit():
+        asyncio.run(run_client(args.address, args.port, show=show_above_prompt))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Stage ii_4, server: a working chat; each message is relayed to every other client.
+
+    python -m chatlib.stages.ii_4.server [-a ADDRESS] [-p PORT]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from chatlib.stages.cli import DEFAULT_HOST, DEFAULT_PORT, clean_exit, parse_address, printable
+
+Address = tuple[str, int]
+
+CLIENTS: dict[Address, dict[str, Any]] = {}
+"""The clients in the chat room by (IP, port): reader "r" and writer "w"."""
+
+UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
+
+
+def decode_message(data: bytes) -> str:
+    """The text of one message: UTF-8, minus one trailing newline (nc adds one). Raises UnicodeDecodeError."""
+    text = data.decode("utf-8")
+    for line_ending in ("\r\n", "\n"):
+        if text.endswith(line_ending):
+            return text[: -len(line_ending)]
+    return text
+
+
+async def send_line(writer: asyncio.StreamWriter, text: str) -> None:
+    """Send one line to one client; if that client has just gone, its own handler cleans up."""
+    try:
+        writer.write(f"{text}\n".encode())
+        await writer.drain()
+    except ConnectionError:
+        pass
+
+
+async def send_to_all(text: str, *, except_address: Address | None = None) -> None:
+    """Send one line to every client in the room, but not to `except_address`."""
+    for address, client in list(CLIENTS.items()):
+        if address != except_address:
+            await send_line(client["w"], text)
+
+
+async def greet(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Callable[[str], None]
+) -> bool:
+    """Read the client's first message, its Hello, and answer `Hello {IP}:{Port}`; False if it did not."""
+    ip, port = writer.get_extra_info("peername")[:2]
+    data = await reader.read(1024)
+    if not data:
+        show(f"{ip}:{port} left before saying Hello")
+        return False
+    try:
+        message = decode_message(data)
+    except UnicodeDecodeError:
+        show(f"Rejected {ip}:{port}: its first message was not valid UTF-8")
+        await send_line(writer, UTF8_ERROR)
+        return False
+    show(printable(f"Message received from {ip}:{port} : {message}"))
+    await send_line(writer, f"Hello {ip}:{port}")
+    return True
+
+
+async def handle_client(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Callable[[str], None] = print
+) -> None:
+    """Serve one client: answer its Hello, then relay its messages to every other client."""
+    address: Address = writer.get_extra_info("peername")[:2]
+    ip, port = address
+    if address not in CLIENTS:
+        CLIENTS[address] = {"r": reader, "w": writer}
+    try:
+        if not await greet(reader, writer, show):
+            return
+        while data := await reader.read(1024):
+            try:
+                message = decode_message(data)
+            except UnicodeDecodeError:
+                show(f"Dropped a message from {ip}:{port}: not valid UTF-8")
+                await send_line(writer, UTF8_ERROR)
+                continue
+            show(printable(f"Message received from {ip}:{port} : {message}"))
+            await send_to_all(f"{ip}:{port} a dit : {message}", except_address=address)
+    except ConnectionError:
+        pass  # the client vanished
+    finally:
+        CLIENTS.pop(address, None)  # so that nobody sends to a closed connection
+        writer.close()
+
+
+async def start_server(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, show: Callable[[str], None] = print
+) -> asyncio.Server:
+    """Start serving the chat room on host:port (0: any free port) and return the running server."""
+    server = await asyncio.start_server(functools.partial(handle_client, show=show), host, port)
+    ip, port = server.sockets[0].getsockname()[:2]
+    show(f"Serving on {ip}:{port}")
+    return server
+
+
+async def serve_forever(host: str, port: int) -> None:
+    """Serve until interrupted (Ctrl+C)."""
+    server = await start_server(host, port)
+    async with server:
+        await server.serve_forever()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line: parse the address, serve, exit cleanly on Ctrl+C."""
+    args = parse_address("Stage ii_4 chat server.", argv)
+    with clean_exit():
+        asyncio.run(serve_forever(args.address, args.port))
+
+
+if __name__ == "__main__":
+    main()

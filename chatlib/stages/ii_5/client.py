@@ -1,0 +1,82 @@
+"""Stage ii_5, client: ask the user's pseudo first, and introduce it with `Hello|<PSEUDO>`.
+
+    python -m chatlib.stages.ii_5.client [-a ADDRESS] [-p PORT]
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aioconsole import ainput
+
+from chatlib.stages.cli import clean_exit, parse_address, printable
+
+PROMPT = "> "
+
+
+def ask_pseudo(ask: Callable[[str], str] = input) -> str:
+    """Ask the user for a pseudo, synchronously, until it is not empty."""
+    while not (pseudo := ask("Your pseudo: ").strip()):
+        print("A pseudo cannot be empty.")
+    return pseudo
+
+
+def show_above_prompt(line: str) -> None:
+    """Show a received line in place of the prompt, then draw the prompt again below it.
+
+    "\\r" goes back to the start of the line and "\\x1b[K" clears it, so an incoming message
+    never ends up glued to the prompt. (What the user was typing is still there: Enter sends it.)
+    """
+    print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
+
+
+async def send_typed_lines(
+    writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]
+) -> None:
+    """Send each line the user types, as it is, with no terminator."""
+    while True:
+        line = await read_line(PROMPT)
+        if line:
+            writer.write(line.encode())
+            await writer.drain()
+
+
+async def show_received_lines(reader: asyncio.StreamReader, show: Callable[[str], None]) -> None:
+    """Show each line the server sends, until it closes the connection."""
+    while line := await reader.readline():
+        show(printable(line.decode(errors="replace").rstrip("\r\n")))
+
+
+async def run_client(
+    host: str,
+    port: int,
+    pseudo: str,
+    read_line: Callable[[str], Awaitable[str]] = ainput,
+    show: Callable[[str], None] = print,
+) -> None:
+    """Join the chat room as `pseudo`, then type and receive at the same time until one side stops."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"Hello|{pseudo}".encode())
+    await writer.drain()
+    sending = asyncio.create_task(send_typed_lines(writer, read_line))
+    receiving = asyncio.create_task(show_received_lines(reader, show))
+    try:
+        await asyncio.gather(sending, receiving)
+    finally:
+        # gather() leaves the other coroutine running when one fails: stop both.
+        sending.cancel()
+        receiving.cancel()
+        writer.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The command line: parse the address, ask the pseudo, chat, exit cleanly."""
+    args = parse_address("Stage ii_5 chat client.", argv)
+    with clean_exit():
+        pseudo = ask_pseudo()
+        asyncio.run(run_client(args.address, args.port, pseudo, show=show_above_prompt))
+
+
+if __name__ == "__main__":
+    main()
