@@ -315,7 +315,8 @@ def encode(frame: Frame) -> bytes:
     length = len(payload)
     if length > MAX_PAYLOAD[frame_type]:
         raise ProtocolError(
-            ErrorCode.TOO_LARGE, f"{frame_type.name} payload is {length} bytes, over {MAX_PAYLOAD[frame_type]}"
+            ErrorCode.TOO_LARGE,
+            f"{frame_type.name} payload is {length} bytes, over {MAX_PAYLOAD[frame_type]}",
         )
     width = 1 if length < 0x100 else 2 if length < 0x10000 else 4
     return bytes((frame_type, width)) + length.to_bytes(width, "big") + payload
@@ -377,7 +378,7 @@ class _PayloadReader:
         """Check that nothing is left over after the last field."""
         if self._offset != len(self._view):
             extra = len(self._view) - self._offset
-            raise ProtocolError(ErrorCode.BAD_FRAME, f"{self._type.name}: {extra} unexpected bytes at the end")
+            raise ProtocolError(ErrorCode.BAD_FRAME, f"{self._type.name}: {extra} bytes too many at the end")
 
 
 def _decode_utf8(raw: memoryview, what: str) -> str:

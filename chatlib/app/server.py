@@ -238,7 +238,7 @@ class ChatServer:
             case Bye():
                 connection.leaving = True
             case _:
-                raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, f"{type(frame).__name__} is not for the server")
+                raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, f"not a client frame: {type(frame).__name__}")
 
     # --- What each frame does ------------------------------------------------------------------
 
@@ -322,7 +322,8 @@ class ChatServer:
             self._users.pop(name_key(connection.pseudo), None)
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
             self._conversation.info(
-                "%s departed (%s), connected for %d min %02d s", connection.pseudo, connection.address, minutes, seconds
+                "%s departed (%s), connected for %d min %02d s",
+                connection.pseudo, connection.address, minutes, seconds,
             )
         logger.info("disconnection of %s", connection.name)
 

@@ -169,7 +169,9 @@ def feed_in_chunks(decoder: FrameDecoder, data: bytes, cuts: list[int]) -> list[
 
 @settings(max_examples=150, deadline=None)
 @given(sides_and_streams, st.data())
-def test_any_split_points_give_the_same_frames(side_and_frames: tuple[str, list[Frame]], data: st.DataObject) -> None:
+def test_any_split_points_give_the_same_frames(
+    side_and_frames: tuple[str, list[Frame]], data: st.DataObject
+) -> None:
     side, frames = side_and_frames
     stream = b"".join(encode(frame) for frame in frames)
     cuts = data.draw(st.lists(st.integers(0, len(stream)), max_size=10))

@@ -233,7 +233,9 @@ async def test_a_client_sending_garbage_gets_an_error_and_is_dropped(
     ("frame", "text"),
     [(Say("too early"), "SAY before ENTER_ROOM"), (EnterRoom("jeux"), "ENTER_ROOM before HELLO")],
 )
-async def test_frames_out_of_order_are_unexpected(connect: ClientFactory, frame: Say | EnterRoom, text: str) -> None:
+async def test_frames_out_of_order_are_unexpected(
+    connect: ClientFactory, frame: Say | EnterRoom, text: str
+) -> None:
     client = await connect()
     await client.send(frame)
     assert await client.expect_closed() == [Error(ErrorCode.UNEXPECTED_FRAME, text)]
