@@ -106,7 +106,8 @@ class StandinSite:
         self.port = port
         self.page_count = pages
         self.delay = delay
-        self._runner = web.AppRunner(build_app(pages, delay),
+        # A page whose client gave up is abandoned at once, and stopping never waits long for the rest.
+        self._runner = web.AppRunner(build_app(pages, delay), handler_cancellation=True, shutdown_timeout=1.0,
                                      **({} if log_requests else {"access_log": None}))
         self.base_url = ""
 

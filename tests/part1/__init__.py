@@ -1,0 +1,1 @@
+"""Tests of Part I: first steps with async."""
