@@ -1,0 +1,94 @@
+"""``chat-client``: chat in a room of the chat server from a terminal, or from a script.
+
+In a terminal it asks for a pseudo and a room and keeps the input line at the bottom while the
+conversation prints above it. With input from a pipe or a file it takes the pseudo and room from
+the options (or the config file), sends each input line, prints what arrives as plain text and
+leaves when the input ends. Either way the conversation is also written to ``client.log``.
+
+Exit status: 0 when the user leaves, 1 when the connection fails or the server goes away,
+2 for bad options or settings, 130 when interrupted with Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from chatlib.app.client_io import ScriptedIO, TerminalIO
+from chatlib.app.config import ClientSettings, client_settings
+from chatlib.app.display import ChatLine, LineKind, plain_text
+from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
+from chatlib.app.session import SessionEnd, SessionError, SessionIO, run_session
+from chatlib.app.terminal_text import printable
+
+PROGRAM = "chat-client"
+EXIT_LEFT = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def logged(show: Callable[[ChatLine], None], log: logging.Logger) -> Callable[[ChatLine], None]:
+    """A ``show`` that also writes each line to the conversation log."""
+
+    def show_and_log(line: ChatLine) -> None:
+        show(line)
+        log.info(plain_text(line))
+
+    return show_and_log
+
+
+async def run_client(settings: ClientSettings, io: SessionIO, log: logging.Logger, log_file: str) -> int:
+    """Run one chat session with these settings and return the program's exit status."""
+    show = logged(io.show, log)
+    show(ChatLine(LineKind.NOTICE, f"Conversation log: {log_file}"))
+    show(ChatLine(LineKind.NOTICE, f"Connecting to {settings.host}:{settings.port}..."))
+    try:
+        end = await run_session(
+            settings.host,
+            settings.port,
+            SessionIO(show=show, read_line=io.read_line, ask=io.ask),
+            pseudo=settings.pseudo,
+            room=settings.room,
+        )
+    except SessionError as error:
+        log.info(f"{PROGRAM}: {error}")
+        print(f"{PROGRAM}: {printable(str(error))}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_LEFT if end is SessionEnd.LEFT else EXIT_FAILED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``chat-client`` command: parse the settings, pick the UI, run the session."""
+    settings = client_settings(argv)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        needed = {"--pseudo": settings.pseudo, "--room": settings.room}
+        missing = [option for option, value in needed.items() if not value]
+        if missing:
+            problem = f"{' and '.join(missing)} needed when input is not a terminal"
+            print(f"{PROGRAM}: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        if isinstance(sys.stdout, io.TextIOWrapper):
+            sys.stdout.reconfigure(errors="replace")  # never fail on a character the output lacks
+    log_dir = choose_log_dir(settings.log_dir)
+    log = conversation_log("client", log_dir)
+    user_io = TerminalIO().session_io() if interactive else ScriptedIO().session_io()
+    try:
+        with patch_stdout() if interactive else nullcontext():
+            return asyncio.run(run_client(settings, user_io, log, str(log_dir / "client.log")))
+    except KeyboardInterrupt:
+        print(f"{PROGRAM}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        close_conversation_log(log)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

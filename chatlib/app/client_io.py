@@ -1,0 +1,105 @@
+"""The client's two faces: a prompt_toolkit terminal UI, and a plain line-by-line scripted mode.
+
+Both supply the ``show``/``read_line``/``ask`` callables a ``SessionIO`` needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+from typing import BinaryIO, TextIO
+
+from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.history import InMemoryHistory
+
+from chatlib.app.display import STYLE, ChatLine, LineKind, formatted_text, plain_text
+from chatlib.app.session import SessionIO
+
+CHAT_PROMPT = "> "
+CONVERSATION_KINDS = frozenset({LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT})
+
+
+class TerminalIO:
+    """An interactive terminal: the input line stays at the bottom while chat lines print above.
+
+    Run the session inside ``prompt_toolkit.patch_stdout.patch_stdout()`` so that any other
+    print also goes above the input line. Up and down arrows recall the lines typed before.
+    """
+
+    def __init__(self) -> None:
+        self._questions: PromptSession[str] = PromptSession()
+        self._chat: PromptSession[str] = PromptSession(history=InMemoryHistory())
+
+    def show(self, line: ChatLine) -> None:
+        """Print a line above the input line, colored."""
+        print_formatted_text(formatted_text(line), style=STYLE)
+
+    async def ask(self, question: str) -> str | None:
+        """Ask a question; None if the user ends input with Ctrl+D."""
+        try:
+            return await self._questions.prompt_async(question)
+        except EOFError:
+            return None
+
+    async def read_line(self) -> str | None:
+        """The next line typed; None when the user presses Ctrl+D or Ctrl+C to leave."""
+        try:
+            return await self._chat.prompt_async(CHAT_PROMPT)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    def session_io(self) -> SessionIO:
+        """The callables a session needs."""
+        return SessionIO(show=self.show, read_line=self.read_line, ask=self.ask)
+
+
+class ScriptedIO:
+    """Input from a pipe or a file, one message a line; output as plain text, nothing asked.
+
+    The conversation goes to ``output``; notices, errors and the server closing go to
+    ``diagnostics``, so that ``chat-client ... < lines.txt > conversation.txt`` keeps only the chat.
+    """
+
+    def __init__(
+        self,
+        source: BinaryIO | None = None,
+        output: TextIO | None = None,
+        diagnostics: TextIO | None = None,
+    ) -> None:
+        self._source = source if source is not None else sys.stdin.buffer
+        self._output = output if output is not None else sys.stdout
+        self._diagnostics = diagnostics if diagnostics is not None else sys.stderr
+        self._lines: asyncio.Queue[str | None] | None = None
+
+    def show(self, line: ChatLine) -> None:
+        """Print a line as plain text, on the output or the diagnostics stream."""
+        stream = self._output if line.kind in CONVERSATION_KINDS else self._diagnostics
+        print(plain_text(line), file=stream, flush=True)
+
+    async def read_line(self) -> str | None:
+        """The next input line without its line ending; None at the end of input."""
+        if self._lines is None:
+            self._lines = asyncio.Queue()
+            self._start_reader(self._lines)
+        return await self._lines.get()
+
+    def _start_reader(self, lines: asyncio.Queue[str | None]) -> None:
+        """Read the source in a daemon thread: a blocking read works on pipes, files and ttys
+        alike, and a daemon thread never keeps the program alive once the session is over."""
+        loop = asyncio.get_running_loop()
+
+        def read_all() -> None:
+            try:
+                for raw in self._source:
+                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                    loop.call_soon_threadsafe(lines.put_nowait, text)
+                loop.call_soon_threadsafe(lines.put_nowait, None)
+            except RuntimeError:
+                pass  # the event loop is closed: the session is over, nobody wants the lines
+
+        threading.Thread(target=read_all, name="read input lines", daemon=True).start()
+
+    def session_io(self) -> SessionIO:
+        """The callables a session needs; there is nobody to ask questions."""
+        return SessionIO(show=self.show, read_line=self.read_line, ask=None)

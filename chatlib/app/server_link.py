@@ -1,0 +1,80 @@
+"""The client's TCP connection to the chat server, speaking whole frames instead of bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections import deque
+from typing import cast
+
+from chatlib.app.protocol import ClientFrame, FrameDecoder, ProtocolError, ServerFrame, encode
+
+READ_SIZE = 64 * 1024
+
+
+class ConnectionLost(ConnectionError):
+    """The server went away without a word, possibly in the middle of a frame."""
+
+
+class ServerLink:
+    """Sends client frames and receives server frames over one TCP connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._decoder = FrameDecoder("server")
+        self._received: deque[ServerFrame] = deque()
+        self._failure: ProtocolError | None = None
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> ServerLink:
+        """Connect to the server; chat lines are small, so Nagle's delay is turned off."""
+        reader, writer = await asyncio.open_connection(host, port)
+        connection = writer.get_extra_info("socket")
+        if connection is not None:
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def send(self, frame: ClientFrame) -> None:
+        """Send one frame and wait until the socket can take more."""
+        self._writer.write(encode(frame))
+        await self._writer.drain()
+
+    async def receive(self) -> ServerFrame | None:
+        """The next frame from the server, or None once it has closed the connection cleanly.
+
+        Raises ProtocolError on bytes that are not our protocol, ConnectionLost when the
+        connection breaks or ends in the middle of a frame.
+        """
+        while not self._received:
+            if self._failure is not None:
+                raise self._failure
+            try:
+                data = await self._reader.read(READ_SIZE)
+            except ConnectionError as error:
+                raise ConnectionLost(f"connection lost: {error.strerror or error}") from None
+            if not data:
+                if self._decoder.pending_bytes:
+                    raise ConnectionLost("the server closed the connection in the middle of a frame")
+                return None
+            try:
+                frames = self._decoder.feed(data)
+            except ProtocolError as error:
+                frames = list(error.frames_before)  # the good frames before the bad one still count
+                self._failure = error
+            # A decoder made for the 'server' side only ever returns server frames.
+            self._received.extend(cast(list[ServerFrame], frames))
+        return self._received.popleft()
+
+    def finish_sending(self) -> None:
+        """Tell the server we will send nothing more (TCP half-close); its frames still arrive."""
+        if self._writer.can_write_eof() and not self._writer.is_closing():
+            self._writer.write_eof()
+
+    async def close(self) -> None:
+        """Close the connection; a connection already broken closes quietly."""
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except ConnectionError:
+            pass
