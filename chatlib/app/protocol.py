@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Callable, Literal
+from typing import Callable, Literal, NamedTuple
 
 MAX_PSEUDO_LENGTH = 24  # characters
 MAX_ROOM_LENGTH = 32  # characters
@@ -241,8 +241,6 @@ MAX_PAYLOAD: dict[FrameType, int] = {
 }
 MAX_FRAME_BYTES = 6 + max(MAX_PAYLOAD.values())
 
-_CLIENT_TYPES = frozenset(t for t in FrameType if t < 0x80)
-_SERVER_TYPES = frozenset(t for t in FrameType if t >= 0x80)
 
 
 # --- Encoding ----------------------------------------------------------------------------------
@@ -497,6 +495,23 @@ _PARSERS: dict[FrameType, Callable[[_PayloadReader], Frame]] = {
 }
 
 
+class _FrameKind(NamedTuple):
+    """What the decoder needs to know about one frame type, looked up once per frame."""
+
+    frame_type: FrameType
+    max_payload: int
+    parse: Callable[[_PayloadReader], Frame]
+
+
+def _kinds(accepted: Callable[[FrameType], bool]) -> dict[int, _FrameKind]:
+    """The frame kinds one side sends, keyed by their type byte."""
+    return {t.value: _FrameKind(t, MAX_PAYLOAD[t], _PARSERS[t]) for t in FrameType if accepted(t)}
+
+
+_FROM_CLIENT = _kinds(lambda frame_type: frame_type < 0x80)
+_FROM_SERVER = _kinds(lambda frame_type: frame_type >= 0x80)
+
+
 class FrameDecoder:
     """Turns bytes, chunked any way at all, into frames; one decoder per connection and direction.
 
@@ -509,7 +524,7 @@ class FrameDecoder:
     def __init__(self, from_side: Side) -> None:
         if from_side not in ("client", "server"):
             raise ValueError(f"from_side must be 'client' or 'server', not {from_side!r}")
-        self._accepted = _CLIENT_TYPES if from_side == "client" else _SERVER_TYPES
+        self._kinds = _FROM_CLIENT if from_side == "client" else _FROM_SERVER
         self._from_side = from_side
         self._buffer = bytearray()
         self._bytes_needed = 0  # buffer length that completes the frame in progress, once known
@@ -538,12 +553,11 @@ class FrameDecoder:
                 header = self._check_header(view, offset)
                 if header is None:
                     break
-                frame_type, payload_start, payload_end = header
+                kind, payload_start, payload_end = header
                 if payload_end > len(data):
                     self._bytes_needed = payload_end - offset
                     break
-                payload = _PayloadReader(view[payload_start:payload_end], frame_type)
-                frames.append(_PARSERS[frame_type](payload))
+                frames.append(kind.parse(_PayloadReader(view[payload_start:payload_end], kind.frame_type)))
                 offset = payload_end
         except ProtocolError as error:
             self._failure = ProtocolError(error.code, error.message)
@@ -553,7 +567,7 @@ class FrameDecoder:
         self._buffer = bytearray(view[offset:])
         return frames
 
-    def _check_header(self, view: memoryview, offset: int) -> tuple[FrameType, int, int] | None:
+    def _check_header(self, view: memoryview, offset: int) -> tuple[_FrameKind, int, int] | None:
         """Validate as much of the header at ``offset`` as has arrived; return where the payload lies.
 
         Returns None when the header is not complete yet.
@@ -562,7 +576,8 @@ class FrameDecoder:
         if available < 1:
             return None
         type_byte = view[offset]
-        if type_byte not in self._accepted:
+        kind = self._kinds.get(type_byte)
+        if kind is None:
             if type_byte in FrameType._value2member_map_:
                 raise ProtocolError(
                     ErrorCode.UNEXPECTED_FRAME,
@@ -576,12 +591,11 @@ class FrameDecoder:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"length width must be 1, 2 or 4, not {width}")
         if available < 2 + width:
             return None
-        length = int.from_bytes(view[offset + 2 : offset + 2 + width], "big")
-        frame_type = FrameType(type_byte)
-        if length > MAX_PAYLOAD[frame_type]:
+        length = view[offset + 2] if width == 1 else int.from_bytes(view[offset + 2 : offset + 2 + width], "big")
+        if length > kind.max_payload:
             raise ProtocolError(
                 ErrorCode.TOO_LARGE,
-                f"{frame_type.name} of {length} bytes is over its limit of {MAX_PAYLOAD[frame_type]}",
+                f"{kind.frame_type.name} of {length} bytes is over its limit of {kind.max_payload}",
             )
         payload_start = offset + 2 + width
-        return frame_type, payload_start, payload_start + length
+        return kind, payload_start, payload_start + length
