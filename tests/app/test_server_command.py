@@ -8,7 +8,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -56,8 +56,11 @@ class ServerProcess:
         return self.process.returncode or 0, rest.decode()
 
 
+ServerStarter = Callable[..., Awaitable[ServerProcess]]
+
+
 @pytest.fixture
-async def start_server(tmp_path: Path) -> AsyncIterator:
+async def start_server(tmp_path: Path) -> AsyncIterator[ServerStarter]:
     """Start ``chat-server ARGS`` in tmp_path (console: stdout and stderr together); kill leftovers."""
     processes: list[asyncio.subprocess.Process] = []
 
@@ -78,7 +81,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_the_command_serves_and_stops_cleanly_on_a_signal(
-    start_server, tmp_path: Path, stop_signal: signal.Signals
+    start_server: ServerStarter, tmp_path: Path, stop_signal: signal.Signals
 ) -> None:
     log_dir = tmp_path / "logs"
     server = await start_server("-a", "127.0.0.1", "-p", "0", "--log-dir", str(log_dir), "-v")
@@ -128,7 +131,7 @@ async def test_the_module_runs_as_python_m_with_a_config_file(tmp_path: Path) ->
             await process.wait()
 
 
-async def test_a_bad_port_is_a_one_line_error(start_server) -> None:
+async def test_a_bad_port_is_a_one_line_error(start_server: ServerStarter) -> None:
     server = await start_server("-p", "99999")
     status, output = await server.finish()
     assert status == 2
@@ -136,7 +139,7 @@ async def test_a_bad_port_is_a_one_line_error(start_server) -> None:
     assert "Traceback" not in output
 
 
-async def test_a_port_in_use_is_a_one_line_error(start_server, tmp_path: Path) -> None:
+async def test_a_port_in_use_is_a_one_line_error(start_server: ServerStarter, tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
