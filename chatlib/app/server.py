@@ -177,18 +177,20 @@ class ChatServer:
         logger.info("server stopped: %s", reason)
 
     async def __aenter__(self) -> ChatServer:
+        """``async with ChatServer() as server:`` stops the server when the block ends."""
         return self
 
     async def __aexit__(
         self, error_type: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
+        """Stop the server at the end of an ``async with`` block, whatever happened in it."""
         await self.stop()
 
     # --- One connection ------------------------------------------------------------------------
 
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client from its connection to its departure, whatever the reason."""
-        peer = writer.get_extra_info("peername")
+        peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
         connection = Connection(writer, f"{peer[0]}:{peer[1]}")
         sock = writer.get_extra_info("socket")
         if sock is not None:
@@ -205,6 +207,8 @@ class ChatServer:
             connection.send_frame(Error(error.code, _truncate(error.message, MAX_REASON_BYTES)))
         except ConnectionError as error:
             logger.info("connection lost with %s: %s", connection.name, error)
+        except Exception:
+            logger.exception("unexpected error while serving %s; dropping that client", connection.name)
         finally:
             self._depart(connection)
             connection.close()
