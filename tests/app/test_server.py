@@ -329,3 +329,13 @@ async def test_the_conversation_log_has_arrivals_messages_and_departures(
     assert len(lines) == len(expected), lines
     for line, pattern in zip(lines, expected):
         assert re.fullmatch(stamp + pattern, line), line
+
+
+async def test_async_with_stops_the_server_at_the_end_of_the_block() -> None:
+    async with ChatServer() as server:
+        host, port = await server.start("127.0.0.1", 0)
+        client = await FrameClient.connect(host, port)
+        await client.hello("alice")
+    assert await client.expect_closed() == [Closing("server shutting down")]
+    await client.close()
+    await server.serve_forever()  # returns at once: the server is stopped
