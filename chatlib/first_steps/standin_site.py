@@ -167,6 +167,11 @@ class StandinSiteThread:
         """The URLs of the first `count` pages (all of them by default)."""
         return self.site.page_urls(count)
 
+    @property
+    def running(self) -> bool:
+        """Whether the site's thread is still serving."""
+        return self._thread.is_alive()
+
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
