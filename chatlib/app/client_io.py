@@ -6,9 +6,11 @@ Both supply the ``show``/``read_line``/``ask`` callables a ``SessionIO`` needs.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
-from typing import BinaryIO, TextIO
+from collections.abc import Iterator
+from typing import TextIO
 
 from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.history import InMemoryHistory
@@ -17,7 +19,22 @@ from chatlib.app.display import STYLE, ChatLine, LineKind, formatted_text, plain
 from chatlib.app.session import SessionIO
 
 CHAT_PROMPT = "> "
+READ_SIZE = 64 * 1024
 CONVERSATION_KINDS = frozenset({LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT})
+
+
+def lines_from(fd: int) -> Iterator[str]:
+    """The lines read from a file descriptor, without their line endings, until its end or an error."""
+    pending = b""
+    try:
+        while chunk := os.read(fd, READ_SIZE):
+            *complete, pending = (pending + chunk).split(b"\n")
+            for raw in complete:
+                yield raw.decode("utf-8", errors="replace").removesuffix("\r")
+    except OSError:
+        pass  # a closed terminal or descriptor: treat it as the end of input
+    if pending:
+        yield pending.decode("utf-8", errors="replace").removesuffix("\r")
 
 
 class TerminalIO:
@@ -63,11 +80,11 @@ class ScriptedIO:
 
     def __init__(
         self,
-        source: BinaryIO | None = None,
+        source_fd: int | None = None,
         output: TextIO | None = None,
         diagnostics: TextIO | None = None,
     ) -> None:
-        self._source = source if source is not None else sys.stdin.buffer
+        self._source_fd = source_fd if source_fd is not None else sys.stdin.fileno()
         self._output = output if output is not None else sys.stdout
         self._diagnostics = diagnostics if diagnostics is not None else sys.stderr
         self._lines: asyncio.Queue[str | None] | None = None
@@ -86,15 +103,21 @@ class ScriptedIO:
 
     def _start_reader(self, lines: asyncio.Queue[str | None]) -> None:
         """Read the source in a daemon thread: a blocking read works on pipes, files and ttys
-        alike, and a daemon thread never keeps the program alive once the session is over."""
+        alike, and a daemon thread never keeps the program alive once the session is over.
+
+        The thread reads the file descriptor with ``os.read``, not through ``sys.stdin``: a
+        thread still blocked inside a buffered file object makes the interpreter abort at exit.
+        """
         loop = asyncio.get_running_loop()
+
+        def put(line: str | None) -> None:
+            loop.call_soon_threadsafe(lines.put_nowait, line)
 
         def read_all() -> None:
             try:
-                for raw in self._source:
-                    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-                    loop.call_soon_threadsafe(lines.put_nowait, text)
-                loop.call_soon_threadsafe(lines.put_nowait, None)
+                for line in lines_from(self._source_fd):
+                    put(line)
+                put(None)
             except RuntimeError:
                 pass  # the event loop is closed: the session is over, nobody wants the lines
 
