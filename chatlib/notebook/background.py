@@ -88,7 +88,7 @@ class BackgroundServer(LiveText):
     """A chat server serving in the background; its console lines are kept in `lines`."""
 
     def __init__(self, host: str, port: int) -> None:
-        super().__init__(f"Server {host}:{port}")
+        super().__init__(f"Server {host}:{port} console")
         self.host = host
         self.port = port
         self._server: asyncio.Server | None = None
@@ -104,7 +104,7 @@ class BackgroundServer(LiveText):
         )
         self._server = await starting
         self.port = self._server.sockets[0].getsockname()[1]
-        self.title = f"Server {self.host}:{self.port}"
+        self.title = f"Server {self.host}:{self.port} console"
 
     async def stop(self) -> None:
         """Stop listening and end every connection, so that nothing lingers."""
@@ -126,7 +126,7 @@ class BackgroundClient(LiveText):
     """A chat client run from code: `type` gives it lines to send, `lines` is what it showed."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(name)
+        super().__init__(f"{name}'s screen")
         self.name = name
         self.error: BaseException | None = None
         self._typed: asyncio.Queue[str | None] = asyncio.Queue()
