@@ -129,7 +129,8 @@ def _common_parser(prog: str, description: str) -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="FILE",
-        help=f"KEY=VALUE settings file (default ./{CONFIG_FILE_NAME}, else ~/.config/chat_room/...)",
+        help=f"KEY=VALUE settings file (default ./{CONFIG_FILE_NAME} if present, "
+        f"else ~/.config/chat_room/{CONFIG_FILE_NAME})",
     )
     parser.add_argument(
         "--log-dir", type=Path, metavar="DIR", help="folder for the log file (default /var/log/chat_room)"
@@ -191,6 +192,11 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
 def client_settings(argv: list[str] | None = None) -> ClientSettings:
     """The chat client's settings from its command line (``sys.argv[1:]`` by default)."""
     parser = _common_parser("chat-client", "Chat in a room of the chat server.")
+    parser.epilog = (
+        "In the chat: /help lists the commands, /join ROOM moves to another room, /quit (or Ctrl+D) "
+        "leaves. With input from a pipe or a file, --pseudo and --room are required and each input "
+        "line is sent as a message."
+    )
     parser.add_argument("--pseudo", help="your pseudo (asked if not given)")
     parser.add_argument("--room", help="the room to join or create (asked if not given)")
     options = parser.parse_args(argv)
