@@ -28,10 +28,10 @@ def count_twice(pause: float = PAUSE_SECONDS, show: Callable[[str], None] = prin
 
 def parse_pause(argv: list[str] | None, description: str | None) -> float:
     """Read the optional `--pause SECONDS` option shared by both sleep-and-print scripts."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pause", type=float, default=PAUSE_SECONDS,
                         help=f"seconds to sleep after each number (default {PAUSE_SECONDS})")
-    pause = parser.parse_args(argv).pause
+    pause: float = parser.parse_args(argv).pause
     if pause < 0:
         parser.error("--pause must be zero or more")
     return pause

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.log import access_logger
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -108,7 +109,7 @@ class StandinSite:
         self.delay = delay
         # A page whose client gave up is abandoned at once, and stopping never waits long for the rest.
         self._runner = web.AppRunner(build_app(pages, delay), handler_cancellation=True, shutdown_timeout=1.0,
-                                     **({} if log_requests else {"access_log": None}))
+                                     access_log=access_logger if log_requests else None)
         self.base_url = ""
 
     async def start(self) -> str:
@@ -173,6 +174,7 @@ class StandinSiteThread:
         return self._thread.is_alive()
 
     async def _serve(self) -> None:
+        """The thread's main coroutine: start the site, tell `start()`, serve until `stop()`."""
         self._loop = asyncio.get_running_loop()
         self._stop_requested = asyncio.Event()
         try:
@@ -237,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-urls", type=Path, metavar="FILE",
                         help="also write the list of the pages' URLs to FILE")
     arguments = parser.parse_args(argv)
+    if arguments.write_urls and not arguments.write_urls.parent.is_dir():
+        parser.error(f"no such folder for --write-urls: {arguments.write_urls.parent}")
     if not 0 <= arguments.port <= 65535:
         parser.error("--port must be between 0 and 65535")
     if arguments.pages < 1:

@@ -22,15 +22,14 @@ def get_content(url: str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> bytes:
     """The body of the page at `url`; DownloadError if it can't be fetched or the server answers an error."""
     try:
         response = requests.get(url, timeout=timeout)
-        response.raise_for_status()
-    except requests.HTTPError as error:
-        raise DownloadError(url, f"HTTP {error.response.status_code} {error.response.reason}") from error
     except requests.Timeout as error:
         raise DownloadError(url, f"no answer within {timeout:g} s") from error
     except requests.ConnectionError as error:
         raise DownloadError(url, "could not connect") from error
     except requests.RequestException as error:
         raise DownloadError(url, f"bad request ({error})") from error
+    if not response.ok:
+        raise DownloadError(url, f"HTTP {response.status_code} {response.reason}")
     return response.content
 
 

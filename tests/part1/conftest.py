@@ -31,4 +31,5 @@ def closed_port() -> int:
     """A loopback port nothing listens on (connections to it are refused)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+    return port

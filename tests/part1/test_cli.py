@@ -15,6 +15,7 @@ from chatlib.first_steps.url_files import file_name_for_url
 
 
 def run_module(module: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m chatlib.first_steps.<module> ...` to the end, capturing its output."""
     return subprocess.run([sys.executable, "-m", f"chatlib.first_steps.{module}", *arguments],
                           capture_output=True, text=True, timeout=60)
 
@@ -118,3 +119,11 @@ def test_measure_prints_both_times() -> None:
     assert lines[2].endswith("ideal: the sum of the single pages  (timed on 2 pages, scaled up)")
     assert float(sync_row[2]) >= 0.8 and float(async_row[2]) >= 0.2
     assert lines[4].startswith("async was ")
+
+
+@pytest.mark.parametrize("module", ["web_sync", "web_async"])
+def test_a_malformed_url_fails_in_one_line(module: str, tmp_path: Path) -> None:
+    result = run_module(module, "not-a-url", "-o", str(tmp_path / "page.html"))
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("error: not-a-url: bad request (")
+    assert len(result.stderr.splitlines()) == 1

@@ -1,5 +1,7 @@
-"""`allow_nested_event_loops` in a real Jupyter kernel: `asyncio.run` works in a cell, and the
-cells queued behind it (JupyterLab's "Run All") still run."""
+"""`allow_nested_event_loops` in a real Jupyter kernel.
+
+`asyncio.run` works in a cell, and the cells queued behind it (JupyterLab's "Run All") still run.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ pytestmark = pytest.mark.notebook
 
 @pytest.fixture
 def kernel() -> Iterator[BlockingKernelClient]:
+    """A fresh python3 kernel, shut down after the test."""
     manager: KernelManager
     manager, client = start_new_kernel(kernel_name="python3", startup_timeout=60)
     try:

@@ -73,6 +73,7 @@ def mixed_urls(base_url: str, closed_port: int) -> list[str]:
 
 
 def expected_outcomes(urls: list[str], folder: Path) -> list[DownloadOutcome]:
+    """What downloading `mixed_urls` into `folder` must report."""
     return [DownloadOutcome(urls[0], file=folder / file_name_for_url(urls[0])),
             DownloadOutcome(urls[1], error="HTTP 404 Not Found"),
             DownloadOutcome(urls[2], file=folder / file_name_for_url(urls[2])),
@@ -82,6 +83,7 @@ def expected_outcomes(urls: list[str], folder: Path) -> list[DownloadOutcome]:
 
 
 def saved_pages(folder: Path) -> dict[str, bytes]:
+    """Every file in `folder`, by name."""
     return {file.name: file.read_bytes() for file in folder.iterdir()}
 
 
