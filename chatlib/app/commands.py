@@ -74,7 +74,9 @@ def parse_input(line: str) -> UserAction:
             return JoinRoom(argument)
         case "/join":
             return BadCommand("/join needs a room name: /join ROOM")
-    return BadCommand(f"unknown command {name}: type /help for the list (// to send a line that starts with /)")
+    return BadCommand(
+        f"unknown command {name}: type /help for the list (// to send a line that starts with /)"
+    )
 
 
 def help_lines() -> list[str]:

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from enum import Enum
 
 from chatlib.app import wording
-from chatlib.app.commands import BadCommand, JoinRoom, Nothing, Quit, SendText, ShowHelp, help_lines, parse_input
+from chatlib.app.commands import (
+    BadCommand,
+    JoinRoom,
+    Nothing,
+    Quit,
+    SendText,
+    ShowHelp,
+    help_lines,
+    parse_input,
+)
 from chatlib.app.display import ChatLine, LineKind, now_ms
 from chatlib.app.protocol import (
     MAX_PSEUDO_LENGTH,
@@ -91,7 +100,9 @@ def room_list_lines(rooms: tuple[RoomInfo, ...]) -> list[str]:
     """The notice lines presenting the server's rooms."""
     if not rooms:
         return ["No rooms yet: name one to create it."]
-    listed = [f"  {room.name} ({room.members} {'member' if room.members == 1 else 'members'})" for room in rooms]
+    listed = [
+        f"  {room.name} ({room.members} {'member' if room.members == 1 else 'members'})" for room in rooms
+    ]
     return ["Rooms on this server:", *listed, "Name one to join it, or a new name to create it."]
 
 
@@ -142,7 +153,9 @@ class ChatSession:
             if pseudo is None:
                 pseudo = await self._ask(PSEUDO_QUESTION, "no pseudo given (use --pseudo)")
             if (length := len(pseudo.strip())) > MAX_PSEUDO_LENGTH:  # refused here: too long to encode
-                reply: ServerFrame = Error(ErrorCode.BAD_PSEUDO, too_long("pseudo", length, MAX_PSEUDO_LENGTH))
+                reply: ServerFrame = Error(
+                    ErrorCode.BAD_PSEUDO, too_long("pseudo", length, MAX_PSEUDO_LENGTH)
+                )
             else:
                 await self._link.send(Hello(pseudo, token))
                 reply = await self._reply()
@@ -293,7 +306,9 @@ class ChatSession:
             case Ping():
                 await self._link.send(Pong())
             case ImageFrom(time_ms, pseudo, _color, data):
-                self._notice(f"{pseudo} sent an image ({len(data)} bytes); this client cannot show it yet", time_ms)
+                self._notice(
+                    f"{pseudo} sent an image ({len(data)} bytes); this client cannot show it yet", time_ms
+                )
             case History():
                 pass  # issue 5 shows the history apart from the live messages
             case Welcome() | RoomList():
@@ -317,7 +332,11 @@ async def run_session(
     try:
         link = await ServerLink.open(host, port)
     except OSError as error:
-        reason = "connection refused" if isinstance(error, ConnectionRefusedError) else error.strerror or str(error)
+        reason = (
+            "connection refused"
+            if isinstance(error, ConnectionRefusedError)
+            else error.strerror or str(error)
+        )
         raise SessionError(f"cannot connect to {host}:{port}: {reason}") from None
     session = ChatSession(link, io)
     try:

@@ -6,7 +6,16 @@ from datetime import datetime
 
 import pytest
 
-from chatlib.app.commands import BadCommand, JoinRoom, Nothing, Quit, SendText, ShowHelp, help_lines, parse_input
+from chatlib.app.commands import (
+    BadCommand,
+    JoinRoom,
+    Nothing,
+    Quit,
+    SendText,
+    ShowHelp,
+    help_lines,
+    parse_input,
+)
 from chatlib.app.display import ChatLine, LineKind, clock, formatted_text, fragments, plain_text
 from chatlib.app.protocol import RoomInfo
 from chatlib.app.session import room_list_lines
@@ -29,7 +38,12 @@ NOON_LOCAL_MS = int(datetime(2026, 3, 14, 12, 5, 59).timestamp() * 1000)  # naiv
         ("/join   le salon  ", JoinRoom("le salon")),
         ("/join", BadCommand("/join needs a room name: /join ROOM")),
         ("//slash is text", SendText("/slash is text")),
-        ("/shrug", BadCommand("unknown command /shrug: type /help for the list (// to send a line that starts with /)")),
+        (
+            "/shrug",
+            BadCommand(
+                "unknown command /shrug: type /help for the list (// to send a line that starts with /)"
+            ),
+        ),
     ],
 )
 def test_typed_lines(typed: str, action: object) -> None:
@@ -51,7 +65,11 @@ def test_clock_is_local_hours_and_minutes() -> None:
 
 def test_message_from_someone_else_has_a_colored_pseudo() -> None:
     line = ChatLine(LineKind.MESSAGE, "ça va ?", NOON_LOCAL_MS, "bob", "#1f77b4")
-    assert fragments(line) == [("class:time", "[12:05] "), ("fg:#1f77b4 bold", "bob"), ("", " a dit : ça va ?")]
+    assert fragments(line) == [
+        ("class:time", "[12:05] "),
+        ("fg:#1f77b4 bold", "bob"),
+        ("", " a dit : ça va ?"),
+    ]
     assert plain_text(line) == "[12:05] bob a dit : ça va ?"
     assert list(formatted_text(line)) == fragments(line)
 

@@ -74,7 +74,11 @@ async def test_a_terminal_chat(terminal_client: PtyClient, connect: ClientFactor
     assert "Traceback" not in terminal_client.output()
 
     log = (tmp_path / "logs" / "client.log").read_text("utf-8")
-    for line in ("bob a dit : coucou alice", "Vous avez dit : half done", "Annonce : alice a rejoint la chatroom"):
+    for line in (
+        "bob a dit : coucou alice",
+        "Vous avez dit : half done",
+        "Annonce : alice a rejoint la chatroom",
+    ):
         assert line in log
     assert log.count("Vous avez dit : half done") == 2
 

@@ -97,7 +97,9 @@ async def test_arriving_messages_are_printed_and_logged(
 
     logged = [LOG_LINE.fullmatch(line) for line in (log_dir / "client.log").read_text("utf-8").splitlines()]
     assert all(logged)
-    conversation = [without_clock(match.group(1)) for match in logged if match and not match.group(1).startswith("*")]
+    conversation = [
+        without_clock(match.group(1)) for match in logged if match and not match.group(1).startswith("*")
+    ]
     assert conversation == [
         "Annonce : alice a rejoint la chatroom",
         "bob a dit : salut alice",
@@ -141,7 +143,9 @@ async def test_connection_refused_is_one_line(tmp_path: Path) -> None:
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
-    process = await start_scripted_client(port, tmp_path / "logs", tmp_path / "home", "--pseudo", "a", "--room", "b")
+    process = await start_scripted_client(
+        port, tmp_path / "logs", tmp_path / "home", "--pseudo", "a", "--room", "b"
+    )
     status, out, err = await run_to_end(process)
     assert status == 1
     assert out == ""
@@ -157,7 +161,10 @@ async def test_connection_refused_is_one_line(tmp_path: Path) -> None:
     [
         (["--pseudo", "alice"], "chat-client: error: --room needed when input is not a terminal"),
         ([], "chat-client: error: --pseudo and --room needed when input is not a terminal"),
-        (["--port", "99999"], "chat-client: error: argument -p/--port: invalid port 99999: must be between 0 and 65535"),
+        (
+            ["--port", "99999"],
+            "chat-client: error: argument -p/--port: invalid port 99999: must be between 0 and 65535",
+        ),
     ],
 )
 async def test_bad_usage_exits_2_with_one_line(options: list[str], message: str, tmp_path: Path) -> None:

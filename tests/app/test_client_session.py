@@ -40,7 +40,9 @@ async def start_session(chat_server: ChatServer) -> AsyncIterator[SessionStarter
     """Start ``run_session`` for a ScriptedUser against the test server; wait until it is in its room."""
     tasks: list[asyncio.Task[SessionEnd]] = []
 
-    async def start(user: ScriptedUser, pseudo: str | None = None, room: str | None = None) -> asyncio.Task[SessionEnd]:
+    async def start(
+        user: ScriptedUser, pseudo: str | None = None, room: str | None = None
+    ) -> asyncio.Task[SessionEnd]:
         assert chat_server.address is not None
         host, port = chat_server.address
         task = asyncio.create_task(run_session(host, port, user.io(), pseudo=pseudo, room=room))
@@ -75,7 +77,9 @@ async def test_two_users_talk_in_a_room(start_session: SessionStarter) -> None:
     first = await alice.wait_for("bob a dit : salut à tous")
     assert first.kind is LineKind.MESSAGE and first.pseudo == "bob"
     assert first.color.startswith("#") and len(first.color) == 7
-    assert first.time_ms is not None and plain_text(first) == f"{clock(first.time_ms)} bob a dit : salut à tous"
+    assert (
+        first.time_ms is not None and plain_text(first) == f"{clock(first.time_ms)} bob a dit : salut à tous"
+    )
     assert heard.time_ms is not None and heard.time_ms >= first.time_ms
 
     alice.type("très bien")
@@ -130,7 +134,9 @@ async def test_taken_pseudo_is_asked_again_in_interactive_mode(
     await alice.wait_for("Annonce : alice a rejoint la chatroom")
 
 
-async def test_refused_pseudo_ends_a_scripted_session(chat_server: ChatServer, connect: ClientFactory) -> None:
+async def test_refused_pseudo_ends_a_scripted_session(
+    chat_server: ChatServer, connect: ClientFactory
+) -> None:
     await connect("bob")
     assert chat_server.address is not None
     user = ScriptedUser(interactive=False)
@@ -142,7 +148,9 @@ async def test_refused_pseudo_ends_a_scripted_session(chat_server: ChatServer, c
 async def test_too_long_pseudo_is_refused_before_sending(start_session: SessionStarter) -> None:
     alice = ScriptedUser(answers=["a" * 25, "alice", "jeux"])
     await start_session(alice)
-    assert alice.texts(LineKind.ERROR) == ["! Pseudo refused: the pseudo is 25 characters long; the most is 24"]
+    assert alice.texts(LineKind.ERROR) == [
+        "! Pseudo refused: the pseudo is 25 characters long; the most is 24"
+    ]
 
 
 async def test_bad_room_is_asked_again(start_session: SessionStarter) -> None:
@@ -190,7 +198,9 @@ async def test_peer_text_is_shown_harmless(start_session: SessionStarter, connec
     assert line.text == "\x1b]0;pwned\x07\x1b[2Jhi\nalice a dit : fake"  # kept intact, made safe on display
 
 
-async def test_server_stopping_ends_the_session(chat_server: ChatServer, start_session: SessionStarter) -> None:
+async def test_server_stopping_ends_the_session(
+    chat_server: ChatServer, start_session: SessionStarter
+) -> None:
     alice = ScriptedUser()
     session = await start_session(alice, "alice", "jeux")
     await chat_server.stop()
@@ -222,7 +232,9 @@ async def run_against(script: ScriptedServer, user: ScriptedUser) -> SessionEnd:
         while len(frames) < 2:  # HELLO, then ENTER_ROOM once ROOMS has gone out
             frames += decoder.feed(await reader.read(1024))
             if frames and isinstance(frames[0], Hello) and len(frames) == 1:
-                writer.write(encode(Welcome("id1", "alice", "#123456")) + encode(RoomList((RoomInfo("general", 0),))))
+                writer.write(
+                    encode(Welcome("id1", "alice", "#123456")) + encode(RoomList((RoomInfo("general", 0),)))
+                )
         assert frames == [Hello("alice"), EnterRoom("jeux")]
         writer.write(encode(RoomEntered("jeux")))
         await script(reader, writer)
@@ -267,7 +279,10 @@ async def test_server_vanishing_mid_frame_is_reported() -> None:
 
     user = ScriptedUser()
     assert await run_against(half_a_frame, user) is SessionEnd.CONNECTION_LOST
-    assert plain_text(user.lines[-1]) == "! Connection lost: the server closed the connection in the middle of a frame"
+    assert (
+        plain_text(user.lines[-1])
+        == "! Connection lost: the server closed the connection in the middle of a frame"
+    )
 
 
 async def test_garbage_from_the_server_is_reported() -> None:
@@ -277,4 +292,7 @@ async def test_garbage_from_the_server_is_reported() -> None:
 
     user = ScriptedUser()
     assert await run_against(garbage, user) is SessionEnd.CONNECTION_LOST
-    assert plain_text(user.lines[-1]) == "! The server sent something unreadable (BAD_FRAME): unknown frame type 0x48"
+    assert (
+        plain_text(user.lines[-1])
+        == "! The server sent something unreadable (BAD_FRAME): unknown frame type 0x48"
+    )

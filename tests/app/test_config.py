@@ -43,7 +43,9 @@ def error_line(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 def test_defaults_without_file_or_options() -> None:
-    assert server_settings([]) == ServerSettings(host=DEFAULT_HOST, port=DEFAULT_PORT, log_dir=None, verbose=False)
+    assert server_settings([]) == ServerSettings(
+        host=DEFAULT_HOST, port=DEFAULT_PORT, log_dir=None, verbose=False
+    )
     assert client_settings([]) == ClientSettings(
         host="127.0.0.1", port=8888, pseudo=None, room=None, log_dir=None
     )
@@ -51,7 +53,11 @@ def test_defaults_without_file_or_options() -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["-p", "9999", "-a", "127.0.0.2"], ["--port", "9999", "--address", "127.0.0.2"], ["--port=9999", "-a127.0.0.2"]],
+    [
+        ["-p", "9999", "-a", "127.0.0.2"],
+        ["--port", "9999", "--address", "127.0.0.2"],
+        ["--port=9999", "-a127.0.0.2"],
+    ],
 )
 def test_short_and_long_options(argv: list[str]) -> None:
     assert server_settings(argv).port == 9999
@@ -74,7 +80,8 @@ def test_client_options() -> None:
 def test_file_in_current_folder_is_read(isolated_config_places: Path) -> None:
     write_config(
         isolated_config_places / "chat.env",
-        "# the chat's settings\nHOST=127.0.0.3\nPORT=9999\nLOG_DIR=~/chat_logs\nVERBOSE=yes\nPSEUDO=alice\nROOM=python\n",
+        "# the chat's settings\nHOST=127.0.0.3\nPORT=9999\nLOG_DIR=~/chat_logs\n"
+        "VERBOSE=yes\nPSEUDO=alice\nROOM=python\n",
     )
     assert server_settings([]) == ServerSettings(
         host="127.0.0.3", port=9999, log_dir=Path.home() / "chat_logs", verbose=True
@@ -111,7 +118,9 @@ def test_verbose_from_file_can_be_turned_off_on_the_command_line(isolated_config
     assert server_settings(["--no-verbose"]).verbose is False
 
 
-def test_file_is_not_loaded_into_the_environment(isolated_config_places: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_is_not_loaded_into_the_environment(
+    isolated_config_places: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PSEUDO", raising=False)
     write_config(isolated_config_places / "chat.env", "PSEUDO=alice\n")
     client_settings([])
@@ -122,7 +131,10 @@ def test_file_is_not_loaded_into_the_environment(isolated_config_places: Path, m
     ("argv", "message"),
     [
         (["-p", "http"], "chat-client: error: argument -p/--port: invalid port 'http': not a number"),
-        (["--port", "70000"], "chat-client: error: argument -p/--port: invalid port 70000: must be between 0 and 65535"),
+        (
+            ["--port", "70000"],
+            "chat-client: error: argument -p/--port: invalid port 70000: must be between 0 and 65535",
+        ),
         (["--colour", "red"], "chat-client: error: unrecognized arguments: --colour red"),
     ],
 )
@@ -163,7 +175,10 @@ def test_missing_explicit_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFix
     with pytest.raises(SystemExit) as stopped:
         client_settings(["--config", str(missing)])
     assert stopped.value.code == 2
-    assert error_line(capsys) == f"chat-client: error: cannot read config file {missing}: No such file or directory"
+    assert (
+        error_line(capsys)
+        == f"chat-client: error: cannot read config file {missing}: No such file or directory"
+    )
 
 
 def test_folder_given_as_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -49,7 +49,9 @@ def test_unusable_system_folder_falls_back_to_the_user_folder(state_home: Path, 
     assert chosen.is_dir()
 
 
-def test_unusable_preferred_folder_falls_back_too(tmp_path: Path, state_home: Path, regular_file: Path) -> None:
+def test_unusable_preferred_folder_falls_back_too(
+    tmp_path: Path, state_home: Path, regular_file: Path
+) -> None:
     system = tmp_path / "system"
     assert choose_log_dir(regular_file / "logs", system_dir=system) == system
     assert choose_log_dir(regular_file, system_dir=regular_file / "x") == state_home / "chat_room" / "log"
