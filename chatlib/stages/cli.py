@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -50,6 +52,22 @@ def clean_exit() -> Iterator[None]:
         # aioconsole switches the terminal's input to non-blocking; give the shell it back as it was.
         if sys.stdin is not None and sys.stdin.isatty():
             os.set_blocking(sys.stdin.fileno(), True)
+
+
+def quiet_cancelled_connections() -> None:
+    """Stop Python 3.11 from printing a traceback for each connection that Ctrl+C ends.
+
+    Stopping a server cancels its connections' tasks, and 3.11's `asyncio.start_server` reports
+    each cancelled one as an error (3.12 fixed it). Any other error is still reported.
+    """
+    if sys.version_info >= (3, 12):
+        return
+
+    def report_unless_cancelled(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if not isinstance(context.get("exception"), asyncio.CancelledError):
+            loop.default_exception_handler(context)
+
+    asyncio.get_running_loop().set_exception_handler(report_unless_cancelled)
 
 
 def printable(text: str) -> str:

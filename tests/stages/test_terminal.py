@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from collections.abc import Iterator
@@ -15,17 +16,19 @@ TIMEOUT = 10
 
 
 def spawn(module: str, *args: str) -> pexpect.spawn:
-    """Start `python -m chatlib.stages.<module>` in a new pty."""
-    return pexpect.spawn(
+    """Start `python -m chatlib.stages.<module>` in a new pty, recording everything it prints."""
+    child = pexpect.spawn(
         sys.executable, ["-m", f"chatlib.stages.{module}", *args], encoding="utf-8", timeout=TIMEOUT
     )
+    child.logfile_read = io.StringIO()
+    return child
 
 
 def finish(child: pexpect.spawn) -> str:
-    """Wait for the program to end; return all it printed since the last match."""
+    """Wait for the program to end; return everything it printed from its start."""
     child.expect(pexpect.EOF)
     child.close()
-    return child.before
+    return child.logfile_read.getvalue()
 
 
 @pytest.fixture

@@ -9,7 +9,14 @@ import asyncio
 import functools
 from collections.abc import Callable
 
-from chatlib.stages.cli import DEFAULT_HOST, DEFAULT_PORT, clean_exit, parse_address, printable
+from chatlib.stages.cli import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    clean_exit,
+    parse_address,
+    printable,
+    quiet_cancelled_connections,
+)
 
 UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
 
@@ -76,6 +83,7 @@ async def start_server(
 
 async def serve_forever(host: str, port: int) -> None:
     """Serve until interrupted (Ctrl+C)."""
+    quiet_cancelled_connections()
     server = await start_server(host, port)
     async with server:
         await server.serve_forever()

@@ -10,7 +10,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from chatlib.stages.cli import DEFAULT_HOST, DEFAULT_PORT, clean_exit, parse_address, printable
+from chatlib.stages.cli import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    clean_exit,
+    parse_address,
+    printable,
+    quiet_cancelled_connections,
+)
 
 Address = tuple[str, int]
 
@@ -116,6 +123,7 @@ async def start_server(
 
 async def serve_forever(host: str, port: int) -> None:
     """Serve until interrupted (Ctrl+C)."""
+    quiet_cancelled_connections()
     server = await start_server(host, port)
     async with server:
         await server.serve_forever()
