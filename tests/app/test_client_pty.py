@@ -108,3 +108,13 @@ async def test_ctrl_c_at_a_question_exits_cleanly(terminal_client: PtyClient) ->
     await terminal_client.expect_exact("chat-client: interrupted")
     assert await terminal_client.exit_status() == 130
     assert "Traceback" not in terminal_client.output()
+
+
+async def test_ctrl_c_in_the_chat_leaves_like_quit(terminal_client: PtyClient, connect: ClientFactory) -> None:
+    bob = await connect("bob", "jeux")
+    await log_in(terminal_client, "alice", "jeux")
+    await bob.next_frame()  # alice's arrival
+    terminal_client.send(CTRL_C)
+    assert await terminal_client.exit_status() == 0
+    departure = await bob.next_frame()
+    assert isinstance(departure, Announcement) and departure.text == "Annonce : alice a quitté la chatroom"

@@ -53,13 +53,14 @@ async def test_piped_lines_are_sent_and_the_client_leaves_at_the_end(
     process = await start_scripted_client(
         server_port(chat_server), tmp_path / "logs", tmp_path / "home", "--pseudo", "alice", "--room", "jeux"
     )
-    status, out, err = await run_to_end(process, "bonjour\nça va ?\n\n/help\n\x1b[2J\n".encode())
+    status, out, err = await run_to_end(process, "bonjour\r\nça va ?\n\n/help\n\x1b[2J\nfin".encode())
 
-    assert [await next_text(bob) for _ in range(5)] == [
+    assert [await next_text(bob) for _ in range(6)] == [
         "Annonce : alice a rejoint la chatroom",
         "alice: bonjour",
         "alice: ça va ?",
         "alice: \x1b[2J",
+        "alice: fin",
         "Annonce : alice a quitté la chatroom",
     ]
     assert status == 0, err
@@ -70,6 +71,7 @@ async def test_piped_lines_are_sent_and_the_client_leaves_at_the_end(
         "Vous avez dit : bonjour",
         "Vous avez dit : ça va ?",
         "Vous avez dit : ␛[2J",
+        "Vous avez dit : fin",
     ]
     assert "\x1b" not in out + err  # no color codes on a pipe, and peers' text made harmless
     assert "* You are in room jeux. Type /help for the commands." in err.splitlines()
