@@ -25,9 +25,15 @@ def port_number(text: str) -> int:
     return port
 
 
+def command_name() -> str | None:
+    """How the running tool was started, such as `python -m chatlib.stages.ii_6.client`, if with -m."""
+    spec = getattr(sys.modules["__main__"], "__spec__", None)
+    return f"python -m {spec.name}" if spec is not None else None
+
+
 def parse_address(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse `-a/--address` and `-p/--port` (default 127.0.0.1:8888) for a server or a client."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(prog=command_name(), description=description)
     parser.add_argument("-a", "--address", default=DEFAULT_HOST,
                         help=f"the server's IP address (default {DEFAULT_HOST})")
     parser.add_argument("-p", "--port", type=port_number, default=DEFAULT_PORT,
@@ -49,9 +55,13 @@ def clean_exit() -> Iterator[None]:
     except OSError as error:
         sys.exit(f"\nError: {error}")
     finally:
-        # aioconsole switches the terminal's input to non-blocking; give the shell it back as it was.
-        if sys.stdin is not None and sys.stdin.isatty():
-            os.set_blocking(sys.stdin.fileno(), True)
+        restore_blocking_terminal()
+
+
+def restore_blocking_terminal() -> None:
+    """Give the terminal back in blocking mode: aioconsole made it non-blocking, and the shell shares it."""
+    if os.name == "posix" and sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
+        os.set_blocking(sys.stdin.fileno(), True)
 
 
 def quiet_cancelled_connections() -> None:
