@@ -30,8 +30,11 @@ def empty_clients() -> Iterator[None]:
         getattr(stage_module(stage, "server"), "CLIENTS", {}).clear()
 
 
+Serve = Callable[[str], Awaitable[BackgroundServer]]
+
+
 @pytest.fixture
-async def serve() -> AsyncIterator[Callable[[str], Awaitable[BackgroundServer]]]:
+async def serve() -> AsyncIterator[Serve]:
     """Start a stage's server on 127.0.0.1, port 0; everything started is stopped at the end."""
 
     async def start(stage: str) -> BackgroundServer:
@@ -87,8 +90,11 @@ class RawClient:
             pass
 
 
+Connect = Callable[[int], Awaitable["RawClient"]]
+
+
 @pytest.fixture
-async def connect() -> AsyncIterator[Callable[[int], Awaitable[RawClient]]]:
+async def connect() -> AsyncIterator[Connect]:
     """Open raw clients to a port; they are all closed at the end."""
     clients: list[RawClient] = []
 

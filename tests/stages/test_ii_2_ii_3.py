@@ -9,12 +9,12 @@ from chatlib.notebook.background import start_client
 from chatlib.stages.ii_2.client import say_hello
 from chatlib.stages.ii_3.client import run_client as run_ii_3_client
 
-from .conftest import TIMEOUT
+from .conftest import TIMEOUT, Connect, Serve
 
 UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
 
 
-async def test_ii_2_answers_hello_with_the_client_address_then_hangs_up(serve, connect) -> None:
+async def test_ii_2_answers_hello_with_the_client_address_then_hangs_up(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_2")
     client = await connect(server.port)
     await client.send("Hello")
@@ -23,7 +23,7 @@ async def test_ii_2_answers_hello_with_the_client_address_then_hangs_up(serve, c
     assert f"Message received from {client.address} : Hello" in server.lines
 
 
-async def test_ii_2_accepts_nc_lines_and_refuses_invalid_utf8(serve, connect) -> None:
+async def test_ii_2_accepts_nc_lines_and_refuses_invalid_utf8(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_2")
     nc = await connect(server.port)
     await nc.send("Hello\n")
@@ -36,7 +36,7 @@ async def test_ii_2_accepts_nc_lines_and_refuses_invalid_utf8(serve, connect) ->
     await server.wait_for(f"Rejected {garbled.address}: its first message was not valid UTF-8")
 
 
-async def test_ii_2_blocking_client_prints_the_answer(serve) -> None:
+async def test_ii_2_blocking_client_prints_the_answer(serve: Serve) -> None:
     server = await serve("ii_2")
     shown: list[str] = []
     async with asyncio.timeout(TIMEOUT):
@@ -46,7 +46,7 @@ async def test_ii_2_blocking_client_prints_the_answer(serve) -> None:
     await server.wait_for(f"Message received from {answer.removeprefix('Hello ')} : Hello")
 
 
-async def test_ii_3_server_prints_every_message_and_clients_do_not_hear_each_other(serve, connect) -> None:
+async def test_ii_3_server_prints_every_message_and_clients_do_not_hear_each_other(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_3")
     alice, bob = await connect(server.port), await connect(server.port)
     for client in (alice, bob):
@@ -65,7 +65,7 @@ async def test_ii_3_server_prints_every_message_and_clients_do_not_hear_each_oth
     assert await bob.rest() == ""
 
 
-async def test_ii_3_client_says_hello_and_sends_what_is_typed(serve) -> None:
+async def test_ii_3_client_says_hello_and_sends_what_is_typed(serve: Serve) -> None:
     server = await serve("ii_3")
     client = await start_client(run_ii_3_client, "alice", port=server.port)
     await client.wait_until(lambda lines: len(lines) == 1)

@@ -9,7 +9,7 @@ from chatlib.notebook.background import start_client
 from chatlib.stages.ii_4 import server as ii_4_server
 from chatlib.stages.ii_4.client import run_client
 
-from .conftest import TIMEOUT, RawClient
+from .conftest import TIMEOUT, Connect, RawClient, Serve
 
 
 async def wait_until(condition: Callable[[], bool]) -> None:
@@ -24,14 +24,14 @@ def address_tuple(client: RawClient) -> tuple[str, int]:
     return ip, int(port)
 
 
-async def join(connect, port: int) -> RawClient:
+async def join(connect: Connect, port: int) -> RawClient:
     client = await connect(port)
     await client.send("Hello")
     assert await client.line() == f"Hello {client.address}"
     return client
 
 
-async def test_messages_go_to_every_other_client_never_back(serve, connect) -> None:
+async def test_messages_go_to_every_other_client_never_back(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_4")
     alice, bob, carol = [await join(connect, server.port) for _ in range(3)]
     assert set(ii_4_server.CLIENTS) == {address_tuple(c) for c in (alice, bob, carol)}
@@ -49,7 +49,7 @@ async def test_messages_go_to_every_other_client_never_back(serve, connect) -> N
     assert f"Message received from {alice.address} : salut" in server.lines
 
 
-async def test_a_client_that_leaves_is_forgotten_and_the_others_go_on(serve, connect) -> None:
+async def test_a_client_that_leaves_is_forgotten_and_the_others_go_on(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_4")
     alice, bob, carol = [await join(connect, server.port) for _ in range(3)]
     await bob.close()
@@ -62,7 +62,7 @@ async def test_a_client_that_leaves_is_forgotten_and_the_others_go_on(serve, con
     assert await alice.line() == f"{carol.address} a dit : yes"
 
 
-async def test_the_stage_client_receives_the_others_messages(serve, connect) -> None:
+async def test_the_stage_client_receives_the_others_messages(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_4")
     alice = await start_client(run_client, "alice", port=server.port)
     await alice.wait_until(lambda lines: len(lines) == 1)

@@ -13,14 +13,14 @@ from chatlib.stages.ii_5.client import ask_pseudo
 from chatlib.stages.ii_5.client import run_client as run_ii_5_client
 from chatlib.stages.ii_6.client import run_client as run_ii_6_client
 
-from .conftest import RawClient, TIMEOUT, stage_module
+from .conftest import TIMEOUT, Connect, RawClient, Serve, stage_module
 
 HELLO_ERROR = "Error: the first message must be Hello|<PSEUDO>"
 UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
 BOTH = pytest.mark.parametrize("stage", ["ii_5", "ii_6"])
 
 
-async def join(connect, port: int, pseudo: str, *already_in: RawClient) -> RawClient:
+async def join(connect: Connect, port: int, pseudo: str, *already_in: RawClient) -> RawClient:
     """Connect as `pseudo`; it and everyone already in hear the announcement."""
     client = await connect(port)
     await client.send(f"Hello|{pseudo}")
@@ -41,7 +41,7 @@ def reset_on_close(client: RawClient) -> None:
 
 
 @BOTH
-async def test_pseudos_are_announced_to_everyone_and_used_for_messages(stage: str, serve, connect) -> None:
+async def test_pseudos_are_announced_to_everyone_and_used_for_messages(stage: str, serve: Serve, connect: Connect) -> None:
     server = await serve(stage)
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -67,7 +67,7 @@ async def test_pseudos_are_announced_to_everyone_and_used_for_messages(stage: st
     [b"Bonjour", b"Hello", b"Hello|", b"Hello|   ", b"Hello|\n", b"hello|x", b"\xffHello|x"],
 )
 async def test_a_bad_first_message_is_refused_and_hurts_nobody(
-    stage: str, first_message: bytes, serve, connect
+    stage: str, first_message: bytes, serve: Serve, connect: Connect
 ) -> None:
     server = await serve(stage)
     alice = await join(connect, server.port, "alice")
@@ -83,7 +83,7 @@ async def test_a_bad_first_message_is_refused_and_hurts_nobody(
 
 
 @BOTH
-async def test_connect_and_close_and_invalid_utf8_later(stage: str, serve, connect) -> None:
+async def test_connect_and_close_and_invalid_utf8_later(stage: str, serve: Serve, connect: Connect) -> None:
     server = await serve(stage)
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -97,7 +97,7 @@ async def test_connect_and_close_and_invalid_utf8_later(stage: str, serve, conne
     assert await bob.line() == "alice a dit : caf\u00e9"  # bob's first line since: the garbled one was dropped
 
 
-async def test_ii_5_forgets_a_client_that_vanishes_silently(serve, connect) -> None:
+async def test_ii_5_forgets_a_client_that_vanishes_silently(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_5")
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -114,7 +114,7 @@ async def test_ii_5_forgets_a_client_that_vanishes_silently(serve, connect) -> N
 
 
 @pytest.mark.parametrize("vanish", [False, True], ids=["close", "reset"])
-async def test_ii_6_a_departure_is_announced_to_those_left(vanish: bool, serve, connect) -> None:
+async def test_ii_6_a_departure_is_announced_to_those_left(vanish: bool, serve: Serve, connect: Connect) -> None:
     server = await serve("ii_6")
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -130,7 +130,7 @@ async def test_ii_6_a_departure_is_announced_to_those_left(vanish: bool, serve, 
     assert await alice.line() == "carol a dit : bye bob"
 
 
-async def test_ii_6_client_stops_when_the_server_goes_away(serve, connect) -> None:
+async def test_ii_6_client_stops_when_the_server_goes_away(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_6")
     bob = await join(connect, server.port, "bob")
     alice = await start_client(run_ii_6_client, "alice", port=server.port, pseudo="alice")
@@ -147,7 +147,7 @@ async def test_ii_6_client_stops_when_the_server_goes_away(serve, connect) -> No
     assert str(alice.error) == "the server has closed the connection"
 
 
-async def test_ii_6_client_leaving_with_ctrl_d_is_announced(serve, connect) -> None:
+async def test_ii_6_client_leaving_with_ctrl_d_is_announced(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_6")
     bob = await join(connect, server.port, "bob")
     alice = await start_client(run_ii_6_client, "alice", port=server.port, pseudo="alice")
@@ -157,7 +157,7 @@ async def test_ii_6_client_leaving_with_ctrl_d_is_announced(serve, connect) -> N
     assert await bob.line() == "Annonce : alice a quitt\u00e9 la chatroom"
 
 
-async def test_ii_5_client_sends_hello_with_its_pseudo_and_shows_lines_safely(serve, connect) -> None:
+async def test_ii_5_client_sends_hello_with_its_pseudo_and_shows_lines_safely(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_5")
     evil = await join(connect, server.port, "\x1b[31mevil")
     alice = await start_client(run_ii_5_client, "alice", port=server.port, pseudo="it4")

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import nbformat
 import pexpect
 import pytest
+from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
 from tests.notebook_runner import NOTEBOOKS, cell_text_outputs, execute_notebook
@@ -57,7 +58,7 @@ def test_the_notebook_is_stored_without_outputs() -> None:
 
 
 @pytest.fixture
-def kernel() -> Iterator:
+def kernel() -> Iterator[BlockingKernelClient]:
     """A real Jupyter kernel (the course's python3), shut down at the end."""
     manager = KernelManager(kernel_name="python3")
     manager.start_kernel()
@@ -69,7 +70,7 @@ def kernel() -> Iterator:
     manager.shutdown_kernel(now=True)
 
 
-def run_cell(kernel, code: str) -> str:
+def run_cell(kernel: BlockingKernelClient, code: str) -> str:
     """Execute a cell in the kernel; return what it printed; fail on an error."""
     printed: list[str] = []
 
@@ -86,7 +87,9 @@ def run_cell(kernel, code: str) -> str:
 
 @pytest.mark.notebook
 @pytest.mark.pty
-def test_a_server_in_the_kernel_serves_terminal_clients_while_the_kernel_works(kernel) -> None:
+def test_a_server_in_the_kernel_serves_terminal_clients_while_the_kernel_works(
+    kernel: BlockingKernelClient,
+) -> None:
     port = free_port()
     run_cell(kernel, f"""
 from chatlib.notebook.background import serve_in_background, stop_all

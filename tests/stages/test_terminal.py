@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pexpect
 import pytest
@@ -31,8 +31,11 @@ def finish(child: pexpect.spawn) -> str:
     return child.logfile_read.getvalue()
 
 
+StartServer = Callable[[str], tuple[pexpect.spawn, int]]
+
+
 @pytest.fixture
-def start_server() -> Iterator:
+def start_server() -> Iterator[StartServer]:
     """Start a stage's server command on a free port; it is interrupted at the end if still running."""
     servers: list[pexpect.spawn] = []
 
@@ -59,7 +62,7 @@ def join(port: int, pseudo: str) -> pexpect.spawn:
     return client
 
 
-def test_ii_6_chat_between_two_terminals(start_server) -> None:
+def test_ii_6_chat_between_two_terminals(start_server: StartServer) -> None:
     server, port = start_server("ii_6")
     alice = join(port, "alice")
     bob = join(port, "bob")
@@ -86,7 +89,7 @@ def test_ii_6_chat_between_two_terminals(start_server) -> None:
     assert alice.exitstatus == 1
 
 
-def test_ii_3_client_and_server_in_terminals(start_server) -> None:
+def test_ii_3_client_and_server_in_terminals(start_server: StartServer) -> None:
     server, port = start_server("ii_3")
     client = spawn("ii_3.client", "-p", str(port))
     client.expect(r"Hello 127\.0\.0\.1:(\d+)")
@@ -99,7 +102,7 @@ def test_ii_3_client_and_server_in_terminals(start_server) -> None:
     assert client.exitstatus == 0
 
 
-def test_ii_2_client_prints_the_answer(start_server) -> None:
+def test_ii_2_client_prints_the_answer(start_server: StartServer) -> None:
     server, port = start_server("ii_2")
     client = spawn("ii_2.client", "-p", str(port))
     client.expect(r"Hello 127\.0\.0\.1:(\d+)\r\n")
@@ -124,7 +127,7 @@ def test_refused_connection_and_bad_arguments_give_one_line() -> None:
     assert client.exitstatus == 2
 
 
-def test_ctrl_c_at_the_pseudo_prompt_and_a_busy_port(start_server) -> None:
+def test_ctrl_c_at_the_pseudo_prompt_and_a_busy_port(start_server: StartServer) -> None:
     client = spawn("ii_5.client")
     client.expect_exact("Your pseudo: ")
     client.sendintr()
