@@ -34,10 +34,16 @@ def command_name() -> str | None:
 def parse_address(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse `-a/--address` and `-p/--port` (default 127.0.0.1:8888) for a server or a client."""
     parser = argparse.ArgumentParser(prog=command_name(), description=description)
-    parser.add_argument("-a", "--address", default=DEFAULT_HOST,
-                        help=f"the server's IP address (default {DEFAULT_HOST})")
-    parser.add_argument("-p", "--port", type=port_number, default=DEFAULT_PORT,
-                        help=f"the server's TCP port (default {DEFAULT_PORT})")
+    parser.add_argument(
+        "-a", "--address", default=DEFAULT_HOST, help=f"the server's IP address (default {DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "-p",
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"the server's TCP port (default {DEFAULT_PORT})",
+    )
     return parser.parse_args(argv)
 
 

@@ -21,7 +21,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-async def test_starting_again_on_the_same_address_replaces_the_server(caplog: pytest.LogCaptureFixture) -> None:
+async def test_starting_again_on_the_same_address_replaces_the_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     port = free_port()
     first = await serve_in_background(start_ii_3_server, "127.0.0.1", port)
     try:

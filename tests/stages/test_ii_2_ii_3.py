@@ -14,7 +14,9 @@ from .conftest import TIMEOUT, Connect, Serve
 UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
 
 
-async def test_ii_2_answers_hello_with_the_client_address_then_hangs_up(serve: Serve, connect: Connect) -> None:
+async def test_ii_2_answers_hello_with_the_client_address_then_hangs_up(
+    serve: Serve, connect: Connect
+) -> None:
     server = await serve("ii_2")
     client = await connect(server.port)
     await client.send("Hello")
@@ -46,7 +48,9 @@ async def test_ii_2_blocking_client_prints_the_answer(serve: Serve) -> None:
     await server.wait_for(f"Message received from {answer.removeprefix('Hello ')} : Hello")
 
 
-async def test_ii_3_server_prints_every_message_and_clients_do_not_hear_each_other(serve: Serve, connect: Connect) -> None:
+async def test_ii_3_server_prints_every_message_and_clients_do_not_hear_each_other(
+    serve: Serve, connect: Connect
+) -> None:
     server = await serve("ii_3")
     alice, bob = await connect(server.port), await connect(server.port)
     for client in (alice, bob):

@@ -41,7 +41,9 @@ def reset_on_close(client: RawClient) -> None:
 
 
 @BOTH
-async def test_pseudos_are_announced_to_everyone_and_used_for_messages(stage: str, serve: Serve, connect: Connect) -> None:
+async def test_pseudos_are_announced_to_everyone_and_used_for_messages(
+    stage: str, serve: Serve, connect: Connect
+) -> None:
     server = await serve(stage)
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -94,7 +96,9 @@ async def test_connect_and_close_and_invalid_utf8_later(stage: str, serve: Serve
     assert await alice.line() == UTF8_ERROR
     await server.wait_for(f"Dropped a message from {alice.address}: not valid UTF-8")
     await alice.send("caf\u00e9")
-    assert await bob.line() == "alice a dit : caf\u00e9"  # bob's first line since: the garbled one was dropped
+    assert (
+        await bob.line() == "alice a dit : caf\u00e9"
+    )  # bob's first line since: the garbled one was dropped
 
 
 async def test_ii_5_forgets_a_client_that_vanishes_silently(serve: Serve, connect: Connect) -> None:
@@ -114,7 +118,9 @@ async def test_ii_5_forgets_a_client_that_vanishes_silently(serve: Serve, connec
 
 
 @pytest.mark.parametrize("vanish", [False, True], ids=["close", "reset"])
-async def test_ii_6_a_departure_is_announced_to_those_left(vanish: bool, serve: Serve, connect: Connect) -> None:
+async def test_ii_6_a_departure_is_announced_to_those_left(
+    vanish: bool, serve: Serve, connect: Connect
+) -> None:
     server = await serve("ii_6")
     alice = await join(connect, server.port, "alice")
     bob = await join(connect, server.port, "bob", alice)
@@ -157,7 +163,9 @@ async def test_ii_6_client_leaving_with_ctrl_d_is_announced(serve: Serve, connec
     assert await bob.line() == "Annonce : alice a quitt\u00e9 la chatroom"
 
 
-async def test_ii_5_client_sends_hello_with_its_pseudo_and_shows_lines_safely(serve: Serve, connect: Connect) -> None:
+async def test_ii_5_client_sends_hello_with_its_pseudo_and_shows_lines_safely(
+    serve: Serve, connect: Connect
+) -> None:
     server = await serve("ii_5")
     evil = await join(connect, server.port, "\x1b[31mevil")
     alice = await start_client(run_ii_5_client, "alice", port=server.port, pseudo="it4")

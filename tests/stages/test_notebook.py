@@ -91,13 +91,20 @@ def test_a_server_in_the_kernel_serves_terminal_clients_while_the_kernel_works(
     kernel: BlockingKernelClient,
 ) -> None:
     port = free_port()
-    run_cell(kernel, f"""
+    run_cell(
+        kernel,
+        f"""
 from chatlib.notebook.background import serve_in_background, stop_all
 import chatlib.stages.ii_6.server as stage
 server = await serve_in_background(stage.start_server, "127.0.0.1", {port})
-""")
-    alice = pexpect.spawn(sys.executable, ["-m", "chatlib.stages.ii_6.client", "-p", str(port)],
-                          encoding="utf-8", timeout=TIMEOUT)
+""",
+    )
+    alice = pexpect.spawn(
+        sys.executable,
+        ["-m", "chatlib.stages.ii_6.client", "-p", str(port)],
+        encoding="utf-8",
+        timeout=TIMEOUT,
+    )
     alice.expect_exact("Your pseudo: ")
     alice.sendline("alice")
     alice.expect_exact("Annonce : alice a rejoint la chatroom")
@@ -113,7 +120,9 @@ server = await serve_in_background(stage.start_server, "127.0.0.1", {port})
         assert bob_lines.readline() == "alice a dit : hello bob\n"
         bob.sendall(b"hi alice\n")
         alice.expect_exact("bob a dit : hi alice")
-        lines = run_cell(kernel, "print(sorted(c['pseudo'] for c in stage.CLIENTS.values())); server.print_lines()")
+        lines = run_cell(
+            kernel, "print(sorted(c['pseudo'] for c in stage.CLIENTS.values())); server.print_lines()"
+        )
         assert lines.startswith("['alice', 'bob']\n")
         assert " : hi alice\n" in lines
 

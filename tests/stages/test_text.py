@@ -58,7 +58,10 @@ def test_printable_keeps_text_and_escapes_controls() -> None:
 
 def test_address_options() -> None:
     assert vars(parse_address("test", [])) == {"address": "127.0.0.1", "port": 8888}
-    assert vars(parse_address("test", ["-a", "0.0.0.0", "-p", "9999"])) == {"address": "0.0.0.0", "port": 9999}
+    assert vars(parse_address("test", ["-a", "0.0.0.0", "-p", "9999"])) == {
+        "address": "0.0.0.0",
+        "port": 9999,
+    }
     assert vars(parse_address("test", ["--address", "::1", "--port", "0"])) == {"address": "::1", "port": 0}
     for bad in ("x", "-1", "65536"):
         with pytest.raises(argparse.ArgumentTypeError):

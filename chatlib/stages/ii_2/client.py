@@ -1,6 +1,6 @@
 """Stage ii_2, client: a plain blocking socket sends `Hello` and prints the server's answer.
 
-    python -m chatlib.stages.ii_2.client [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_2.client [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations

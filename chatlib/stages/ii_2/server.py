@@ -1,6 +1,6 @@
 """Stage ii_2, server: print what a client sent, answer `Hello {IP}:{Port}`, hang up.
 
-    python -m chatlib.stages.ii_2.server [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_2.server [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage ii_3, server: serves many clients at once and prints what each one says.
 
-    python -m chatlib.stages.ii_3.server [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_3.server [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations

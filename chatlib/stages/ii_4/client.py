@@ -1,6 +1,6 @@
 """Stage ii_4, client: the same as ii_3's; now the server's lines include the others' messages.
 
-    python -m chatlib.stages.ii_4.client [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_4.client [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,7 @@ def show_above_prompt(line: str) -> None:
     print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
 
 
-async def send_typed_lines(
-    writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]
-) -> None:
+async def send_typed_lines(writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]) -> None:
     """Send each line the user types, as it is, with no terminator."""
     while True:
         line = await read_line(PROMPT)

@@ -1,6 +1,6 @@
 """Stage ii_4, server: a working chat; each message is relayed to every other client.
 
-    python -m chatlib.stages.ii_4.server [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_4.server [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage ii_5, client: ask the user's pseudo first, and introduce it with `Hello|<PSEUDO>`.
 
-    python -m chatlib.stages.ii_5.client [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_5.client [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,7 @@ def show_above_prompt(line: str) -> None:
     print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
 
 
-async def send_typed_lines(
-    writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]
-) -> None:
+async def send_typed_lines(writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]) -> None:
     """Send each line the user types, as it is, with no terminator."""
     while True:
         line = await read_line(PROMPT)

@@ -1,6 +1,6 @@
 """Stage ii_5, server: each client gives a pseudo first; messages are relayed under that pseudo.
 
-    python -m chatlib.stages.ii_5.server [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_5.server [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage ii_6, server: a client that leaves is removed and everyone left is told.
 
-    python -m chatlib.stages.ii_6.server [-a ADDRESS] [-p PORT]
+Run it with `python -m chatlib.stages.ii_6.server [-a ADDRESS] [-p PORT]`.
 """
 
 from __future__ import annotations
