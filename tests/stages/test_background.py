@@ -34,6 +34,7 @@ async def test_starting_again_on_the_same_address_replaces_the_server(
         assert second.port == port
         assert first.lines[-1] == "Server stopped."
         assert await client.rest() == ""  # the old server hung up on its client
+        await client.close()
         newcomer = await RawClient.connect(port)
         await newcomer.send("Hello|it4")
         assert await newcomer.line() == "Annonce : it4 a rejoint la chatroom"
