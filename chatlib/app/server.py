@@ -1,8 +1,8 @@
-"""The finished chat server: pseudos, rooms, colors, timestamps and logs over the binary protocol.
+"""The finished chat server: pseudos, rooms, colors, timestamps, logs, known users, history, images.
 
 Run it with ``chat-server`` (or ``python -m chatlib.app.server``), or from Python::
 
-    server = ChatServer()
+    server = ChatServer(data_dir=Path("chat-data"))  # without data_dir, nothing is saved
     host, port = await server.start("127.0.0.1", 0)
     ...
     await server.stop("server shutting down")
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import secrets
 import signal
 import socket
 import sys
@@ -21,11 +20,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 from chatlib.app import wording
 from chatlib.app.colors import pick_color
 from chatlib.app.config import server_settings
+from chatlib.app.history import DEFAULT_HISTORY_LENGTH, ChatHistory, HistoryEntry, history_payload
+from chatlib.app.images import BadImage, check_image
 from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
 from chatlib.app.names import BadName, clean_name, name_key
 from chatlib.app.protocol import (
@@ -41,6 +43,8 @@ from chatlib.app.protocol import (
     Frame,
     FrameDecoder,
     Hello,
+    History,
+    ImageFrom,
     Message,
     Pong,
     ProtocolError,
@@ -52,7 +56,9 @@ from chatlib.app.protocol import (
     encode,
 )
 from chatlib.app.rooms import Room, RoomRegistry
+from chatlib.app.storage import JsonLinesFile, default_data_dir, prepare_data_dir, read_json_lines
 from chatlib.app.terminal_text import printable
+from chatlib.app.users import KnownUser, KnownUsers, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +66,9 @@ READ_SIZE = 64 * 1024
 DEFAULT_ROOMS = ("general",)
 SHUTDOWN_REASON = "server shutting down"
 SHUTDOWN_GRACE_SECONDS = 2.0
+DEFAULT_FLUSH_INTERVAL = 0.5  # seconds between two writes of the history and users files
+HISTORY_FILE = "history.jsonl"
+USERS_FILE = "users.jsonl"
 
 
 def now_ms() -> int:
@@ -77,6 +86,8 @@ class Connection:
     user_id: str = ""
     color: str = ""
     room: Room[Connection] | None = None
+    user: KnownUser | None = None
+    returning: bool = False  # a known user back: their next room hears "est de retour"
     connected_at: float = field(default_factory=time.monotonic)
     leaving: bool = False
     outgoing: list[bytes] = field(default_factory=list)
@@ -120,13 +131,21 @@ class ChatServer:
     instance instead, so that a notebook, a terminal and each test can run their own server
     (several at once, on port 0), start and stop it cleanly, and find all of it in one place.
     Frames are handled synchronously, between two reads: a state change such as "bob enters
-    jeux" is never interleaved with another client's.
+    jeux" is never interleaved with another client's. The one exception is an image, checked
+    in a worker thread while that client's next frames wait (the other clients carry on).
+
+    With a ``data_dir``, the known users and every room's history are kept in two JSON Lines
+    files there, loaded by ``start`` and appended to every ``flush_interval`` seconds and at
+    ``stop``; without one they live as long as the server object.
     """
 
     def __init__(
         self,
         conversation: logging.Logger | None = None,
         *,
+        data_dir: Path | None = None,
+        history_length: int = DEFAULT_HISTORY_LENGTH,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         permanent_rooms: Iterable[str] = DEFAULT_ROOMS,
         clock: Callable[[], int] = now_ms,
         choose_color: Callable[[Sequence[str]], str] = random.choice,
@@ -135,7 +154,13 @@ class ChatServer:
         self._clock = clock
         self._choose_color = choose_color
         self._rooms: RoomRegistry[Connection] = RoomRegistry(permanent_rooms)
-        self._users: dict[str, Connection] = {}  # by name_key(pseudo): the connected users
+        self.data_dir = data_dir
+        self.users = KnownUsers()
+        self.history = ChatHistory(history_length)
+        self._users_file: JsonLinesFile | None = None
+        self._flush_interval = flush_interval
+        self._saver: asyncio.Task[None] | None = None
+        self._stop_saving = asyncio.Event()
         self._connections: set[Connection] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -145,11 +170,39 @@ class ChatServer:
     # --- Life cycle ----------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on ``host``:``port`` (0 picks a free port) and return the address really bound."""
+        """Load the saved data, listen on ``host``:``port`` (0 picks a free port), return the address bound."""
+        if self.data_dir is not None:
+            await self._load(self.data_dir)
         self._server = await asyncio.start_server(self._serve_client, host, port)
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
         self.address = (bound_host, bound_port)
         return self.address
+
+    async def _load(self, data_dir: Path) -> None:
+        """Read the known users and the history back, then start saving what comes next."""
+        prepare_data_dir(data_dir)
+        users_path, history_path = data_dir / USERS_FILE, data_dir / HISTORY_FILE
+        user_records = await asyncio.to_thread(lambda: list(read_json_lines(users_path)))
+        history_records = await asyncio.to_thread(lambda: list(read_json_lines(history_path)))
+        self.users = KnownUsers.from_records(user_records)
+        entries = self.history.load(history_records)
+        logger.info("%d known users and %d history entries loaded from %s", len(self.users), entries, data_dir)
+        self._users_file = JsonLinesFile(users_path)
+        self.history.file = JsonLinesFile(history_path)
+        self._saver = asyncio.create_task(self._keep_saving(), name="save history and users")
+
+    async def _keep_saving(self) -> None:
+        """Write what was queued every ``flush_interval`` seconds, and once more when told to stop."""
+        while not self._stop_saving.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_saving.wait(), self._flush_interval)
+            await self.save()
+
+    async def save(self) -> None:
+        """Write the queued history entries and new users to their files now."""
+        for file in (self._users_file, self.history.file):
+            if file is not None:
+                await file.flush()
 
     async def serve_forever(self) -> None:
         """Wait until the server is stopped (by ``stop``, from another task or a signal handler)."""
@@ -171,6 +224,9 @@ class ChatServer:
             if stuck:
                 await asyncio.wait(stuck, timeout=SHUTDOWN_GRACE_SECONDS)
         await self._server.wait_closed()
+        if self._saver is not None:
+            self._stop_saving.set()
+            await self._saver  # its last round saves the departures too
         for handler in self._conversation.handlers:
             handler.flush()
         self._stopped.set()
@@ -226,13 +282,19 @@ class ChatServer:
             try:
                 frames = decoder.feed(data)
             except ProtocolError as error:
-                for frame in error.frames_before:
-                    self._handle(connection, frame)
+                await self._handle_all(connection, error.frames_before)
                 raise
-            for frame in frames:
+            await self._handle_all(connection, frames)
+
+    async def _handle_all(self, connection: Connection, frames: Iterable[Frame]) -> None:
+        """Handle frames in order; an image waits for its check before the next frame is handled."""
+        for frame in frames:
+            if connection.leaving:
+                return
+            if isinstance(frame, SendImage):
+                await self._share_image(connection, frame.data)
+            else:
                 self._handle(connection, frame)
-                if connection.leaving:
-                    return
 
     def _handle(self, connection: Connection, frame: Frame) -> None:
         """Act on one frame from a client, in the order the protocol allows."""
@@ -241,16 +303,14 @@ class ChatServer:
                 if connection.room is None:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "SAY before ENTER_ROOM")
                 self._relay(connection, connection.room, text)
-            case Hello(pseudo, _token):
+            case Hello(pseudo, token):
                 if connection.pseudo is not None:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "HELLO was already accepted")
-                self._greet(connection, pseudo)
+                self._greet(connection, pseudo, token)
             case EnterRoom(room_name):
                 if connection.pseudo is None:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "ENTER_ROOM before HELLO")
                 self._enter(connection, room_name)
-            case SendImage():
-                connection.send_frame(Error(ErrorCode.BAD_IMAGE, "this server does not take images yet"))
             case Pong():
                 pass  # liveness checks come with the server's hardening
             case Bye():
@@ -260,24 +320,44 @@ class ChatServer:
 
     # --- What each frame does ------------------------------------------------------------------
 
-    def _greet(self, connection: Connection, wanted_pseudo: str) -> None:
-        """Accept a pseudo (WELCOME then ROOMS), or tell the client why not so it can try again."""
+    def _greet(self, connection: Connection, wanted_pseudo: str, token: str) -> None:
+        """Accept a pseudo (WELCOME then ROOMS), or tell the client why not so it can try again.
+
+        A new pseudo makes a new known user, whose token goes out once, in the WELCOME. A known
+        pseudo needs its owner's token: then it is that user coming back, from wherever.
+        """
         try:
             pseudo = clean_name(wanted_pseudo, MAX_PSEUDO_LENGTH, "pseudo")
         except BadName as reason:
             connection.send_frame(Error(ErrorCode.BAD_PSEUDO, str(reason)))
             return
-        if name_key(pseudo) in self._users:
-            connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} is already in use"))
-            return
-        connection.pseudo = pseudo
-        connection.user_id = secrets.token_hex(8)
-        connection.color = pick_color((user.color for user in self._users.values()), self._choose_color)
-        self._users[name_key(pseudo)] = connection
-        connection.send_frame(Welcome(connection.user_id, pseudo, connection.color))
+        verdict, user = self.users.judge(pseudo, token)
+        match verdict:
+            case Verdict.IN_USE:
+                connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} is already in use"))
+                return
+            case Verdict.TOKEN_MISSING:
+                connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} belongs to another user"))
+                return
+            case Verdict.TOKEN_WRONG:
+                connection.send_frame(Error(ErrorCode.BAD_TOKEN, f"wrong token for the pseudo {pseudo}"))
+                return
+            case Verdict.NEW:
+                color = pick_color(self.users.connected_colors(), self._choose_color)
+                user, token = self.users.register(pseudo, color, self._clock())
+                if self._users_file is not None:
+                    self._users_file.append(user.to_record())
+            case Verdict.RETURNING:
+                connection.returning = True
+        assert user is not None
+        user.connected = True
+        connection.user = user
+        connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
+        connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
         connection.send_frame(RoomList(self._rooms.listing()))
-        logger.info("%s is %s", connection.address, pseudo)
-        self._conversation.info("%s arrived (%s)", pseudo, connection.address)
+        logger.info("%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else "")
+        verb = "came back" if connection.returning else "arrived"
+        self._conversation.info("%s %s (%s)", user.pseudo, verb, connection.address)
 
     def _enter(self, connection: Connection, wanted_room: str) -> None:
         """Move the client into a room (created if new): ENTERED, then the room hears of it."""
@@ -296,7 +376,12 @@ class ChatServer:
         room = self._rooms.enter(room_name, connection)
         connection.room = room
         connection.send_frame(RoomEntered(room.name))
-        self._announce(room, wording.joined(connection.pseudo))
+        connection.send_frame(History(history_payload(room.name, self.history.recent(room.name))))
+        if connection.returning:
+            connection.returning = False
+            self._announce(room, wording.is_back(connection.pseudo), besides=connection)
+        else:
+            self._announce(room, wording.joined(connection.pseudo))
         logger.info("%s entered room %s", connection.name, room.name)
         self._conversation.info("[%s] %s entered the room", room.name, connection.pseudo)
 
@@ -305,10 +390,12 @@ class ChatServer:
         if not text.strip():
             return
         assert sender.pseudo is not None
-        data = encode(Message(self._clock(), sender.pseudo, sender.color, text))
+        message = Message(self._clock(), sender.pseudo, sender.color, text)
+        data = encode(message)
         for member in room.members:
             if member is not sender:
                 member.send(data)
+        self.history.record(room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text))
         safe_text = printable(text)
         logger.info("message received from %s in %s: %s", sender.name, room.name, safe_text)
         if logger.isEnabledFor(logging.DEBUG):
@@ -317,11 +404,35 @@ class ChatServer:
                     logger.debug("message sent to %s", member.name)
         self._conversation.info("[%s] %s", room.name, wording.said(sender.pseudo, text))
 
-    def _announce(self, room: Room[Connection], text: str) -> None:
-        """Tell everyone in the room something, timestamped by the server."""
-        data = encode(Announcement(self._clock(), text))
+    async def _share_image(self, sender: Connection, data: bytes) -> None:
+        """Check an image off the event loop, then relay it to the others of the room (or refuse it)."""
+        room = sender.room
+        if room is None or sender.pseudo is None:
+            raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "IMAGE before ENTER_ROOM")
+        try:
+            facts = await asyncio.to_thread(check_image, data)
+        except BadImage as reason:
+            logger.info("image refused from %s: %s", sender.name, reason)
+            sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
+            return
+        time_ms = self._clock()
+        frame = encode(ImageFrom(time_ms, sender.pseudo, sender.color, data))
         for member in room.members:
-            member.send(data)
+            if member is not sender:
+                member.send(frame)
+        entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
+        self.history.record(room.name, entry)
+        logger.info("image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size)
+        self._conversation.info("[%s] %s sent an image %s", room.name, sender.pseudo, entry.text)
+
+    def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
+        """Tell everyone in the room (but ``besides``) something, timestamped by the server."""
+        announcement = Announcement(self._clock(), text)
+        data = encode(announcement)
+        for member in room.members:
+            if member is not besides:
+                member.send(data)
+        self.history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
 
     def _leave_room(self, connection: Connection, room: Room[Connection]) -> None:
         """Take the client out of its room and tell those who stay."""
@@ -336,8 +447,8 @@ class ChatServer:
         self._connections.discard(connection)
         if connection.room is not None:
             self._leave_room(connection, connection.room)
-        if connection.pseudo is not None:
-            self._users.pop(name_key(connection.pseudo), None)
+        if connection.user is not None:
+            connection.user.connected = False  # known still, but away: sent nothing until back
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
             self._conversation.info(
                 "%s departed (%s), connected for %d min %02d s",
@@ -363,14 +474,20 @@ def _silent_logger() -> logging.Logger:
 # --- The chat-server command -------------------------------------------------------------------
 
 
-async def run_server(host: str, port: int, conversation: logging.Logger) -> None:
-    """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly."""
+async def run_server(
+    host: str,
+    port: int,
+    conversation: logging.Logger,
+    data_dir: Path | None = None,
+    history_length: int = DEFAULT_HISTORY_LENGTH,
+) -> None:
+    """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save."""
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):  # Windows: Ctrl+C still arrives as KeyboardInterrupt
             loop.add_signal_handler(signal_number, stop_requested.set)
-    server = ChatServer(conversation)
+    server = ChatServer(conversation, data_dir=data_dir, history_length=history_length)
     bound_host, bound_port = await server.start(host, port)
     logger.info("chat server listening on %s:%d (Ctrl+C to stop)", bound_host, bound_port)
     try:
@@ -387,11 +504,18 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    data_dir = default_data_dir()
+    try:
+        prepare_data_dir(data_dir)
+    except OSError as error:
+        print(f"chat-server: cannot use the data folder {data_dir}: {error.strerror or error}", file=sys.stderr)
+        return 1
     log_dir = choose_log_dir(settings.log_dir)
     conversation = conversation_log("server", log_dir)
     logger.info("conversation log: %s", log_dir / "server.log")
+    logger.info("history and known users: %s", data_dir)
     try:
-        asyncio.run(run_server(settings.host, settings.port, conversation))
+        asyncio.run(run_server(settings.host, settings.port, conversation, data_dir))
     except OSError as error:
         print(f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",
               file=sys.stderr)

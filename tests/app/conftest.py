@@ -17,12 +17,14 @@ from chatlib.app.protocol import (
     Frame,
     FrameDecoder,
     Hello,
+    History,
     RoomEntered,
     RoomList,
     Say,
     Welcome,
     encode,
 )
+from chatlib.app.history import RoomHistory, parse_history
 from chatlib.app.server import ChatServer
 
 TIMEOUT = 5.0
@@ -42,6 +44,7 @@ class FrameClient:
         self.received: list[Frame] = []
         self.welcome: Welcome | None = None
         self.rooms: RoomList | None = None
+        self.history: RoomHistory | None = None
 
     @classmethod
     async def connect(cls, host: str, port: int) -> FrameClient:
@@ -85,9 +88,9 @@ class FrameClient:
             frame = await self.next_frame(seconds)
             pytest.fail(f"unexpected frame: {frame!r}")
 
-    async def hello(self, pseudo: str) -> Welcome:
+    async def hello(self, pseudo: str, token: str = "") -> Welcome:
         """Send HELLO and expect WELCOME then ROOMS."""
-        await self.send(Hello(pseudo))
+        await self.send(Hello(pseudo, token))
         welcome = await self.next_frame()
         assert isinstance(welcome, Welcome), welcome
         rooms = await self.next_frame()
@@ -95,11 +98,20 @@ class FrameClient:
         self.welcome, self.rooms = welcome, rooms
         return welcome
 
-    async def enter(self, room: str) -> None:
-        """Send ENTER_ROOM and expect ENTERED then the announcement of one's own arrival."""
+    async def enter_quietly(self, room: str) -> RoomHistory:
+        """Send ENTER_ROOM and expect ENTERED then the room's HISTORY (decoded, and kept in .history)."""
         await self.send(EnterRoom(room))
         entered = await self.next_frame()
         assert isinstance(entered, RoomEntered), entered
+        history = await self.next_frame()
+        assert isinstance(history, History), history
+        self.history = parse_history(history.entries_json)
+        assert self.history.room == entered.room
+        return self.history
+
+    async def enter(self, room: str) -> None:
+        """Send ENTER_ROOM and expect ENTERED, HISTORY, then the announcement of one's own arrival."""
+        await self.enter_quietly(room)
         announcement = await self.next_frame()
         assert isinstance(announcement, Announcement), announcement
         assert self.welcome is not None
@@ -145,12 +157,12 @@ async def connect(chat_server: ChatServer) -> AsyncIterator[ClientFactory]:
     """Connect a FrameClient to the test server; with pseudo (and room), also greet (and enter)."""
     clients: list[FrameClient] = []
 
-    async def make_client(pseudo: str | None = None, room: str | None = None) -> FrameClient:
+    async def make_client(pseudo: str | None = None, room: str | None = None, token: str = "") -> FrameClient:
         assert chat_server.address is not None
         client = await FrameClient.connect(*chat_server.address)
         clients.append(client)
         if pseudo is not None:
-            await client.hello(pseudo)
+            await client.hello(pseudo, token)
         if room is not None:
             await client.enter(room)
         return client

@@ -21,6 +21,7 @@ from chatlib.app.protocol import (
     ErrorCode,
     FrameType,
     Hello,
+    History,
     Message,
     RoomEntered,
     RoomInfo,
@@ -49,7 +50,8 @@ async def test_hello_gets_welcome_then_the_rooms(connect: ClientFactory) -> None
     assert welcome.pseudo == "it4"
     assert welcome.color in PALETTE
     assert re.fullmatch(r"[0-9a-f]{16}", welcome.user_id)
-    assert (welcome.token, welcome.returning) == ("", False)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", welcome.token)
+    assert welcome.returning is False
     assert await client.next_frame() == RoomList((RoomInfo("general", 0),))
 
 
@@ -68,8 +70,9 @@ async def test_a_connected_pseudo_is_refused_then_another_is_accepted(connect: C
     assert await impostor.next_frame() == Error(ErrorCode.PSEUDO_TAKEN, "the pseudo ALICE is already in use")
     assert (await impostor.hello("alice2")).pseudo == "alice2"
     await alice.close()
+    assert alice.welcome is not None
     comeback = await connect()
-    assert (await comeback.hello("alice")).pseudo == "alice"
+    assert (await comeback.hello("alice", alice.welcome.token)).pseudo == "alice"
 
 
 @pytest.mark.parametrize(
@@ -115,6 +118,8 @@ async def test_entering_is_announced_to_the_whole_room_only(connect: ClientFacto
     bob = await connect("bob")
     await bob.send(EnterRoom("JEUX"))
     assert await bob.next_frame() == RoomEntered("jeux")
+    history = await bob.next_frame()
+    assert isinstance(history, History) and history.entries_json.startswith('{"room":"jeux","entries":[')
     joined = await bob.next_frame()
     assert isinstance(joined, Announcement) and joined.text == "Annonce : bob a rejoint la chatroom"
     assert await alice.next_frame() == joined
@@ -184,12 +189,12 @@ async def test_entering_another_room_moves_the_user(connect: ClientFactory) -> N
     await alice.expect_silence()
 
 
-async def test_an_image_is_refused_for_now_without_dropping_the_client(connect: ClientFactory) -> None:
+async def test_a_bad_image_is_refused_without_dropping_the_client(connect: ClientFactory) -> None:
     alice = await connect("alice", "jeux")
     bob = await connect("bob", "jeux")
     await alice.next_frame()  # bob's arrival
     await alice.send(SendImage(b"\x89PNG"))
-    assert await alice.next_frame() == Error(ErrorCode.BAD_IMAGE, "this server does not take images yet")
+    assert await alice.next_frame() == Error(ErrorCode.BAD_IMAGE, "this is not a PNG or JPEG image")
     await alice.say("still here")
     message = await bob.next_frame()
     assert isinstance(message, Message) and message.text == "still here"

@@ -1,0 +1,146 @@
+"""The users a server knows: a unique ID, a pseudo, a color and a secret token each.
+
+A user's first HELLO makes them known and gives them a token; presenting that token later
+proves it is them again, from any address and port. The server keeps only a hash of each
+token, compares hashes in constant time, and never logs a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from chatlib.app.names import name_key
+
+logger = logging.getLogger(__name__)
+
+TOKEN_BYTES = 24  # 192 random bits, 32 characters once encoded
+
+
+def hash_token(token: str) -> str:
+    """The form a token is kept in: its SHA-256, in hex (the token itself is never stored)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(slots=True)
+class KnownUser:
+    """Someone the server has met: their identity, and whether they are connected right now."""
+
+    user_id: str
+    pseudo: str
+    color: str
+    token_hash: str
+    first_seen_ms: int
+    connected: bool = False
+
+    def token_matches(self, token: str) -> bool:
+        """Whether ``token`` is this user's, compared in constant time."""
+        return hmac.compare_digest(self.token_hash, hash_token(token))
+
+    def to_record(self) -> dict[str, Any]:
+        """The user as a JSON object for the users file (``connected`` is not saved)."""
+        return {
+            "user_id": self.user_id,
+            "pseudo": self.pseudo,
+            "color": self.color,
+            "token_sha256": self.token_hash,
+            "first_seen_ms": self.first_seen_ms,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> KnownUser:
+        """A user read back from the users file; ValueError if the record is not one."""
+        try:
+            user = cls(
+                user_id=str(record["user_id"]),
+                pseudo=str(record["pseudo"]),
+                color=str(record["color"]),
+                token_hash=str(record["token_sha256"]),
+                first_seen_ms=int(record["first_seen_ms"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a user record: {error}") from None
+        return user
+
+
+class Verdict(Enum):
+    """What the server makes of a HELLO's pseudo and token."""
+
+    NEW = "new"  # nobody has this pseudo: a new user
+    RETURNING = "returning"  # the right token for a known pseudo whose owner is away
+    IN_USE = "in use"  # the owner of this pseudo is connected now
+    TOKEN_MISSING = "token missing"  # a known pseudo, asked for without a token
+    TOKEN_WRONG = "token wrong"  # a known pseudo, asked for with someone else's token
+
+
+class KnownUsers:
+    """Every user ever met, found by pseudo ignoring case; connected or away."""
+
+    def __init__(self, users: Iterable[KnownUser] = ()) -> None:
+        self._by_pseudo: dict[str, KnownUser] = {}
+        self._ids: set[str] = set()
+        for user in users:
+            self._add(user)
+
+    @classmethod
+    def from_records(cls, records: Iterable[dict[str, Any]]) -> KnownUsers:
+        """The users of a users file; bad records are skipped, and a pseudo's first owner wins."""
+        known = cls()
+        for record in records:
+            try:
+                user = KnownUser.from_record(record)
+            except ValueError as error:
+                logger.warning("skipping a user record: %s", error)
+                continue
+            if known.find(user.pseudo) is None:
+                known._add(user)
+        return known
+
+    def _add(self, user: KnownUser) -> None:
+        self._by_pseudo[name_key(user.pseudo)] = user
+        self._ids.add(user.user_id)
+
+    def find(self, pseudo: str) -> KnownUser | None:
+        """The user with this pseudo (ignoring case), if any."""
+        return self._by_pseudo.get(name_key(pseudo))
+
+    def judge(self, pseudo: str, token: str) -> tuple[Verdict, KnownUser | None]:
+        """Whether a HELLO with this pseudo and token is a new user, a returning one, or refused."""
+        user = self.find(pseudo)
+        if user is None:
+            return Verdict.NEW, None
+        if user.connected:
+            return Verdict.IN_USE, user
+        if not token:
+            return Verdict.TOKEN_MISSING, user
+        if not user.token_matches(token):
+            return Verdict.TOKEN_WRONG, user
+        return Verdict.RETURNING, user
+
+    def register(self, pseudo: str, color: str, now_ms: int) -> tuple[KnownUser, str]:
+        """Make a new user known; return them and their token (to send once, never to keep)."""
+        if self.find(pseudo) is not None:
+            raise ValueError(f"the pseudo {pseudo} is already known")
+        user_id = secrets.token_hex(8)
+        while user_id in self._ids:
+            user_id = secrets.token_hex(8)
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        user = KnownUser(user_id, pseudo, color, hash_token(token), now_ms)
+        self._add(user)
+        return user, token
+
+    def connected_colors(self) -> Iterator[str]:
+        """The colors of the users connected now, to spread new colors fairly."""
+        return (user.color for user in self._by_pseudo.values() if user.connected)
+
+    def __iter__(self) -> Iterator[KnownUser]:
+        return iter(self._by_pseudo.values())
+
+    def __len__(self) -> int:
+        return len(self._by_pseudo)
