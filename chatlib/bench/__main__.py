@@ -1,0 +1,148 @@
+"""``python -m chatlib.bench``: run the fan-out (or idle) benchmark and print its report.
+
+Examples::
+
+    python -m chatlib.bench --preset flood-50 --repeat 3
+    python -m chatlib.bench --mode window --window 8 --clients 200 --senders 10 --messages 2000
+    python -m chatlib.bench --idle 1000
+    python -m chatlib.bench --target 127.0.0.1:8888 --preset window-50 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from chatlib.bench.limits import raise_open_file_limit
+from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text
+from chatlib.bench.run import FanoutRun, IdleRun, Scenario, run_fanout, run_idle
+from chatlib.bench.server_process import ServerHandle, ServerProblem, server_help, start_server, stop_server, target_server
+from chatlib.bench.wire import MAX_CLIENTS, MAX_MESSAGES
+
+PRESETS: dict[str, Scenario] = {
+    "flood-50": Scenario("flood", clients=50, senders=50, messages=1000),
+    "flood-200": Scenario("flood", clients=200, senders=10, messages=2000),
+    "window-50": Scenario("window", clients=50, senders=50, messages=1000, window=8),
+    "window-200": Scenario("window", clients=200, senders=10, messages=2000, window=8),
+}
+DEFAULT_PRESET = "flood-50"
+MAX_DELIVERIES = 500_000_000
+MAX_IDLE = 20_000
+MAX_REPEAT = 10
+
+
+def count(low: int, high: int) -> type[int]:
+    """An argparse type for a whole number between ``low`` and ``high``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse  # type: ignore[return-value]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the benchmark."""
+    parser = argparse.ArgumentParser(
+        prog="python -m chatlib.bench",
+        description="Fan-out benchmark of the chat server: N clients in one room, S of them sending "
+        "M messages each; reports deliveries/s, delivery latency, server CPU and memory.",
+        epilog="Presets (the loads of issue 7): " + "; ".join(
+            f"{name} = {s.mode}{f' {s.window}' if s.mode == 'window' else ''} N={s.clients} S={s.senders} M={s.messages}"
+            for name, s in PRESETS.items()
+        ),
+    )
+    parser.add_argument("--preset", choices=PRESETS, help=f"a named load (default {DEFAULT_PRESET}); "
+                        "the options below override its values")
+    parser.add_argument("--mode", choices=("flood", "window"), help="flood: send as fast as the connection "
+                        "takes it; window: at most W messages in flight per sender")
+    parser.add_argument("-n", "--clients", type=count(2, MAX_CLIENTS), help="clients in the room (N)")
+    parser.add_argument("-s", "--senders", type=count(1, MAX_CLIENTS), help="how many of them send (S)")
+    parser.add_argument("-m", "--messages", type=count(1, MAX_MESSAGES), help="messages per sender (M)")
+    parser.add_argument("-w", "--window", type=count(1, 100_000), help="window mode: messages in flight per sender")
+    parser.add_argument("--idle", type=count(1, MAX_IDLE), metavar="COUNT",
+                        help="instead: memory per idle connection and time to connect COUNT clients")
+    parser.add_argument("--processes", type=count(1, 64), default=1, help="load processes (default 1)")
+    parser.add_argument("--repeat", type=count(1, MAX_REPEAT), default=1, help="runs; the report gives medians")
+    parser.add_argument("--target", metavar="HOST:PORT", help="benchmark a running server on the loopback "
+                        "instead of starting one")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), help="event loop for the server, "
+                        "passed on if the server has a --loop option")
+    parser.add_argument("--deadline", type=count(1, 3600), default=300, metavar="SECONDS",
+                        help="give up after this long in all, with an INCOMPLETE report (default 300)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def scenario_from(options: argparse.Namespace, parser: argparse.ArgumentParser) -> Scenario:
+    """The load to run: the preset's values, overridden by the options given."""
+    base = PRESETS[options.preset or DEFAULT_PRESET]
+    scenario = Scenario(
+        mode=options.mode or base.mode,
+        clients=options.clients or base.clients,
+        senders=options.senders or base.senders,
+        messages=options.messages or base.messages,
+        window=options.window or base.window,
+        processes=options.processes,
+    )
+    if scenario.senders > scenario.clients:
+        parser.error(f"--senders ({scenario.senders}) cannot exceed --clients ({scenario.clients})")
+    if scenario.clients < 2 * scenario.processes:
+        parser.error(f"each load process needs at least 2 clients: {scenario.clients} clients "
+                     f"for {scenario.processes} processes")
+    if scenario.expected_deliveries > MAX_DELIVERIES:
+        parser.error(f"{scenario.expected_deliveries:,} deliveries is over the limit of {MAX_DELIVERIES:,}")
+    return scenario
+
+
+def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, object], list[FanoutRun] | list[IdleRun]]:
+    """Run the benchmark ``--repeat`` times, each against a fresh server unless ``--target``."""
+    deadline = time.monotonic() + options.deadline
+    help_text = "" if options.target else server_help()
+    runs: list = []
+    server_facts: dict[str, object] = {}
+    for _ in range(options.repeat):
+        server: ServerHandle = target_server(options.target) if options.target else start_server(options.loop, help_text)
+        try:
+            server_facts = server.describe()
+            if options.idle:
+                runs.append(run_idle(options.idle, options.processes, server, deadline))
+            else:
+                runs.append(run_fanout(scenario, server, deadline))
+        finally:
+            if server.started_by_bench:
+                stop_server(server)
+        if time.monotonic() >= deadline or not runs[-1].complete:
+            break
+    return server_facts, runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit status 0 when every run was complete, 1 otherwise."""
+    parser = build_parser()
+    options = parser.parse_args(argv)
+    scenario = scenario_from(options, parser)
+    raise_open_file_limit()
+    try:
+        server, runs = run_all(options, scenario)
+    except ServerProblem as problem:
+        print(f"chatlib.bench: {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("chatlib.bench: interrupted", file=sys.stderr)
+        return 130
+    if options.idle:
+        print(idle_json(options.idle, server, runs) if options.json else idle_text(options.idle, server, runs))
+    else:
+        print(fanout_json(scenario, server, runs) if options.json else fanout_text(scenario, server, runs))
+    return 0 if runs and all(run.complete for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

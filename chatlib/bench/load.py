@@ -1,0 +1,432 @@
+"""A load process: many benchmark clients in one asyncio loop, steered by the orchestrator's pipe.
+
+The orchestrator (``run.py``) starts one or more of these with multiprocessing, so that the
+clients do not share a CPU core's worth of Python with the server or with each other. Each
+process follows the orchestrator's commands ("join", "go", "close") and answers with its
+progress ("leader-in", "ready") and its results ("done", or "failed" with a reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection as Pipe
+from typing import Literal
+
+from chatlib.app.protocol import (
+    Announcement,
+    EnterRoom,
+    Error,
+    Frame,
+    FrameDecoder,
+    Hello,
+    Message,
+    Ping,
+    Pong,
+    ProtocolError,
+    RoomEntered,
+    RoomList,
+    Say,
+    Welcome,
+    encode,
+)
+from chatlib.bench.counting import DeliveryCounter
+from chatlib.bench.limits import raise_open_file_limit
+from chatlib.bench.wire import SYNC_TEXT, now_ns, pseudo_of, say_frames, sender_key
+
+Mode = Literal["flood", "window", "idle"]
+PONG = encode(Pong())
+
+
+class BenchError(Exception):
+    """Something that stops the benchmark, with a message meant for its report."""
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What one load process does: its clients (by global index), which of them send, and how."""
+
+    host: str
+    port: int
+    mode: Mode
+    tag: str
+    room: str
+    clients: tuple[int, ...]
+    total_clients: int
+    total_senders: int
+    messages: int
+    window: int
+    leader: bool  # holds client 0, which enters first and tells everyone when all are in
+    deadline: float  # time.monotonic() value, shared by every process of the machine
+    connect_concurrency: int = 100
+    flood_chunk: int = 64  # SAY frames per write in flood mode
+
+
+@dataclass
+class LoadResult:
+    """What one load process measured during the timed part of a fan-out run."""
+
+    delivered: int = 0
+    expected: int = 0
+    receivers_short: int = 0
+    first_send_ns: int = 0
+    last_delivery_ns: int = 0
+    latencies_ns: list[int] = field(default_factory=list)
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    other_frames: int = 0
+    problem: str | None = None
+
+
+@dataclass
+class IdleResult:
+    """What one load process measured while connecting its idle clients."""
+
+    connected: int = 0
+    first_connect_ns: int = 0
+    last_welcome_ns: int = 0
+    problem: str | None = None
+
+
+class BenchClient(asyncio.Protocol):
+    """One benchmark connection: decodes frames during the handshake, then counts in bulk."""
+
+    def __init__(self, index: int, total_clients: int) -> None:
+        self.index = index
+        self.transport: asyncio.Transport | None = None
+        self.watched: dict[bytes, Callable[[int], None]] = {}
+        self.counter: DeliveryCounter | None = None
+        self.expected = 0
+        self.completed_ns = 0
+        self.complete = asyncio.Event()
+        self.synced = asyncio.Event()
+        self.everyone_in = asyncio.Event()  # the leader has seen every client's arrival
+        self.failed = asyncio.Event()
+        self.failure = ""
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.in_flight = 0
+        self.released = asyncio.Event()
+        self._total_clients = total_clients
+        self._announcements = 0
+        self._decoder = FrameDecoder("server")
+        self._frames: asyncio.Queue[Frame] = asyncio.Queue()
+
+    # --- asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport; small writes go out at once (the load generator is not measured)."""
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        """Decode frames until everyone is in the room, then only count."""
+        if self.counter is not None:
+            for frame in self.counter.feed(data):
+                self._handle_other(frame)
+            if self.counter.delivered >= self.expected and not self.complete.is_set():
+                self.completed_ns = now_ns()
+                self.complete.set()
+            return
+        try:
+            frames = self._decoder.feed(data)
+        except ProtocolError as error:
+            self._fail(f"client {self.index}: the server's stream is broken: {error}")
+            return
+        for frame in frames:
+            self._handle_setup_frame(frame)
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full: senders wait."""
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        """The transport's buffer drained: senders carry on."""
+        self.writable.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The server closed the connection (or it broke): whatever waits on this client fails."""
+        self._fail(f"client {self.index}: the server closed the connection" + (f" ({exc})" if exc else ""))
+
+    # --- Setup ---------------------------------------------------------------------------------
+
+    def _handle_setup_frame(self, frame: Frame) -> None:
+        """Count arrivals, spot the sync message, answer PING; queue the rest for the handshake."""
+        if isinstance(frame, Announcement):
+            self._announcements += 1
+            if self._announcements >= self._total_clients:
+                self.everyone_in.set()
+        elif isinstance(frame, Message) and frame.text == SYNC_TEXT:
+            self.start_counting()
+        elif isinstance(frame, Ping):
+            self.send(PONG)
+        else:
+            self._frames.put_nowait(frame)
+
+    def _handle_other(self, frame: Frame) -> None:
+        """A frame other than a benchmark message while counting: answer PING, ignore the rest."""
+        if isinstance(frame, Ping):
+            self.send(PONG)
+
+    def _fail(self, reason: str) -> None:
+        if not self.failed.is_set() and not (self.counter is not None and self.complete.is_set()):
+            self.failure = reason
+            self.failed.set()
+        if self.transport is not None:
+            self.transport.close()
+
+    def start_counting(self) -> None:
+        """From now on the stream holds only benchmark messages: count them in bulk."""
+        self.counter = DeliveryCounter(self.watched)
+        self.synced.set()
+
+    def send(self, data: bytes) -> None:
+        """Write bytes to the server."""
+        assert self.transport is not None
+        self.transport.write(data)
+
+    async def next_frame(self) -> Frame:
+        """The next handshake frame from the server; fails if the connection goes away."""
+        frame_wait = asyncio.ensure_future(self._frames.get())
+        failure_wait = asyncio.ensure_future(self.failed.wait())
+        await asyncio.wait((frame_wait, failure_wait), return_when=asyncio.FIRST_COMPLETED)
+        failure_wait.cancel()
+        if not frame_wait.done():
+            frame_wait.cancel()
+            raise BenchError(self.failure)
+        return frame_wait.result()
+
+    async def expect(self, wanted: type[Frame]) -> Frame:
+        """The next frame, which must be of type ``wanted``; an ERROR frame becomes a BenchError."""
+        frame = await self.next_frame()
+        if isinstance(frame, Error):
+            raise BenchError(f"client {self.index}: the server refused: {frame.code.name} {frame.text}")
+        if not isinstance(frame, wanted):
+            raise BenchError(f"client {self.index}: expected {wanted.__name__}, got {type(frame).__name__}")
+        return frame
+
+    def release(self, arrived: int) -> None:
+        """Window mode: ``arrived`` of this sender's messages were seen, so as many may be sent."""
+        self.in_flight -= arrived
+        self.released.set()
+
+
+# --- Steps of a run ----------------------------------------------------------------------------
+
+
+async def connect(plan: LoadPlan, index: int) -> BenchClient:
+    """Open one benchmark connection and say HELLO with this run's pseudo for the client."""
+    loop = asyncio.get_running_loop()
+    _, client = await loop.create_connection(
+        lambda: BenchClient(index, plan.total_clients), plan.host, plan.port
+    )
+    client.send(encode(Hello(pseudo_of(plan.tag, index))))
+    await client.expect(Welcome)
+    await client.expect(RoomList)
+    return client
+
+
+async def enter_room(plan: LoadPlan, client: BenchClient) -> None:
+    """Enter the run's room and wait for the server to confirm it."""
+    client.send(encode(EnterRoom(plan.room)))
+    await client.expect(RoomEntered)
+
+
+async def connect_all(
+    plan: LoadPlan, indices: tuple[int, ...], step: Callable[[BenchClient], Awaitable[None]] | None = None
+) -> list[BenchClient]:
+    """Connect these clients, at most ``connect_concurrency`` handshakes at a time."""
+    gate = asyncio.Semaphore(plan.connect_concurrency)
+
+    async def one(index: int) -> BenchClient:
+        async with gate:
+            client = await connect(plan, index)
+            if step is not None:
+                await step(client)
+            return client
+
+    return list(await asyncio.gather(*(one(index) for index in indices)))
+
+
+def assign_roles(plan: LoadPlan, clients: list[BenchClient]) -> list[BenchClient]:
+    """Set each client's expected count and, in window mode, who releases each sender's window.
+
+    A sender's window is released by another client of the same process that sees its
+    messages (never the sender itself: nobody hears their own messages). Returns the senders.
+    """
+    senders = [client for client in clients if client.index < plan.total_senders]
+    for client in clients:
+        own = plan.messages if client.index < plan.total_senders else 0
+        client.expected = plan.total_senders * plan.messages - own
+    if plan.mode == "window" and senders:
+        listeners = [client for client in clients if client.index >= plan.total_senders] or clients
+        main_watcher = listeners[0]
+        backup_watcher = next(client for client in clients if client is not main_watcher)
+        for sender in senders:
+            watcher = backup_watcher if sender is main_watcher else main_watcher
+            watcher.watched[sender_key(sender.index)] = sender.release
+    return senders
+
+
+async def flood(plan: LoadPlan, sender: BenchClient) -> None:
+    """Write all of a sender's messages as fast as its connection takes them, many per write."""
+    sequence = 0
+    while sequence < plan.messages:
+        await sender.writable.wait()
+        count = min(plan.flood_chunk, plan.messages - sequence)
+        sender.send(say_frames(sender.index, sequence, count, now_ns()))
+        sequence += count
+        await asyncio.sleep(0)  # let the receivers of this process read between two chunks
+
+
+async def send_windowed(plan: LoadPlan, sender: BenchClient) -> None:
+    """Write a sender's messages keeping at most ``window`` of them unseen by its watcher."""
+    sequence = 0
+    while sequence < plan.messages:
+        room = plan.window - sender.in_flight
+        if room <= 0:
+            sender.released.clear()
+            await sender.released.wait()
+            continue
+        count = min(room, plan.messages - sequence)
+        sender.in_flight += count
+        sender.send(say_frames(sender.index, sequence, count, now_ns()))
+        sequence += count
+
+
+class Commands:
+    """The orchestrator's commands, read from the pipe without blocking the event loop."""
+
+    def __init__(self, pipe: Pipe, deadline: float) -> None:
+        self._pipe = pipe
+        self._deadline = deadline
+
+    async def expect(self, wanted: str) -> None:
+        """Wait for the command ``wanted``; the deadline or any other command is an error."""
+        remaining = max(0.0, self._deadline - time.monotonic())
+        if not await asyncio.to_thread(self._pipe.poll, remaining):
+            raise BenchError(f"no {wanted!r} from the orchestrator before the deadline")
+        command = self._pipe.recv()
+        if command != wanted:
+            raise BenchError(f"expected the command {wanted!r}, got {command!r}")
+
+
+async def wait_until_done(clients: list[BenchClient], tasks: list[asyncio.Task[None]], deadline: float) -> str | None:
+    """Wait for every receiver to have all its messages and every sender to finish.
+
+    Returns None on success, else why the wait stopped (a lost connection, the deadline).
+    """
+    everything = asyncio.ensure_future(
+        asyncio.gather(*tasks, *(client.complete.wait() for client in clients))
+    )
+    failures = [asyncio.ensure_future(client.failed.wait()) for client in clients]
+    await asyncio.wait([everything, *failures], timeout=max(0.0, deadline - time.monotonic()),
+                       return_when=asyncio.FIRST_COMPLETED)
+    for waiter in failures:
+        waiter.cancel()
+    if everything.done():
+        everything.result()
+        return None
+    everything.cancel()
+    failed = [client.failure for client in clients if client.failed.is_set()]
+    return failed[0] if failed else "the deadline was reached before every message arrived"
+
+
+async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
+    """Join, synchronise, then send and count; report the results on the pipe."""
+    commands = Commands(pipe, plan.deadline)
+    clients: list[BenchClient] = []
+    if plan.leader:
+        leader = await connect(plan, plan.clients[0])
+        await enter_room(plan, leader)
+        clients.append(leader)
+        pipe.send(("leader-in", None))
+    await commands.expect("join")
+    others = plan.clients[1:] if plan.leader else plan.clients
+    clients += await connect_all(plan, others, lambda client: enter_room(plan, client))
+    senders = assign_roles(plan, clients)
+    if plan.leader:
+        await _wait_for(clients[0].everyone_in, clients[0], plan.deadline, "every client's arrival")
+        clients[0].start_counting()
+        clients[0].send(encode(Say(SYNC_TEXT)))
+    for client in clients:
+        await _wait_for(client.synced, client, plan.deadline, "the start signal")
+    pipe.send(("ready", None))
+    await commands.expect("go")
+    cpu_start, wall_start = time.process_time(), time.monotonic()
+    first_send_ns = now_ns()
+    send = flood if plan.mode == "flood" else send_windowed
+    tasks = [asyncio.create_task(send(plan, sender)) for sender in senders]
+    problem = await wait_until_done(clients, tasks, plan.deadline)
+    for task in tasks:
+        task.cancel()
+    result = LoadResult(
+        delivered=sum(client.counter.delivered for client in clients if client.counter),
+        expected=sum(client.expected for client in clients),
+        receivers_short=sum(1 for client in clients if not client.complete.is_set()),
+        first_send_ns=first_send_ns,
+        last_delivery_ns=max((client.completed_ns for client in clients), default=0) or now_ns(),
+        latencies_ns=[latency for client in clients if client.counter for latency in client.counter.latencies_ns],
+        cpu_seconds=time.process_time() - cpu_start,
+        wall_seconds=time.monotonic() - wall_start,
+        other_frames=sum(client.counter.other_frames for client in clients if client.counter),
+        problem=problem,
+    )
+    pipe.send(("done", result))
+    await commands.expect("close")
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
+
+
+async def _wait_for(event: asyncio.Event, client: BenchClient, deadline: float, what: str) -> None:
+    """Wait for ``event`` unless the client fails or the deadline passes first."""
+    done = asyncio.ensure_future(event.wait())
+    failed = asyncio.ensure_future(client.failed.wait())
+    await asyncio.wait((done, failed), timeout=max(0.0, deadline - time.monotonic()),
+                       return_when=asyncio.FIRST_COMPLETED)
+    failed.cancel()
+    if not done.done():
+        done.cancel()
+        raise BenchError(client.failure or f"client {client.index}: no {what} before the deadline")
+
+
+async def run_idle(pipe: Pipe, plan: LoadPlan) -> None:
+    """Connect every client (HELLO handshake only) on "go", report the timing, hold until "close"."""
+    commands = Commands(pipe, plan.deadline)
+    await commands.expect("go")
+    first_connect_ns = now_ns()
+    connecting = asyncio.ensure_future(connect_all(plan, plan.clients))
+    remaining = max(0.0, plan.deadline - time.monotonic())
+    try:
+        clients = await asyncio.wait_for(connecting, remaining)
+    except TimeoutError:
+        raise BenchError("the deadline was reached before every idle client was connected") from None
+    pipe.send(("done", IdleResult(len(clients), first_connect_ns, now_ns())))
+    await commands.expect("close")
+    for client in clients:
+        if client.transport is not None:
+            client.transport.close()
+
+
+async def _run(pipe: Pipe, plan: LoadPlan) -> None:
+    """Run the plan; any failure is reported on the pipe as ("failed", reason)."""
+    try:
+        await (run_idle(pipe, plan) if plan.mode == "idle" else run_fanout(pipe, plan))
+    except (BenchError, OSError) as error:
+        pipe.send(("failed", str(error) or type(error).__name__))
+
+
+def load_process_main(pipe: Pipe, plan: LoadPlan) -> None:
+    """Entry point of a load process (multiprocessing target)."""
+    raise_open_file_limit()
+    try:
+        asyncio.run(_run(pipe, plan))
+    except (KeyboardInterrupt, BrokenPipeError, EOFError):
+        pass  # the orchestrator is gone or was interrupted: nothing left to report to
