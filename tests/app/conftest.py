@@ -14,6 +14,8 @@ from chatlib.app.protocol import (
     Announcement,
     ClientFrame,
     EnterRoom,
+    Error,
+    ErrorCode,
     Frame,
     FrameDecoder,
     Hello,
@@ -120,6 +122,16 @@ class FrameClient:
     async def say(self, text: str) -> None:
         """Send a SAY."""
         await self.send(Say(text))
+
+    async def sync(self) -> None:
+        """Wait until the server has handled every frame this client sent so far.
+
+        The server handles a client's frames in order, so its refusal of an empty room name
+        sent now proves that everything before it is done.
+        """
+        await self.send(EnterRoom(""))
+        refused = await self.next_frame()
+        assert isinstance(refused, Error) and refused.code is ErrorCode.BAD_ROOM, refused
 
     async def close(self) -> None:
         """Close the connection (without BYE, like a client that just goes away)."""

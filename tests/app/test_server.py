@@ -64,12 +64,15 @@ async def test_rooms_list_counts_the_members(connect: ClientFactory) -> None:
 
 
 async def test_a_connected_pseudo_is_refused_then_another_is_accepted(connect: ClientFactory) -> None:
-    alice = await connect("alice")
+    alice = await connect("alice", "jeux")
     impostor = await connect()
     await impostor.send(Hello("ALICE"))
     assert await impostor.next_frame() == Error(ErrorCode.PSEUDO_TAKEN, "the pseudo ALICE is already in use")
     assert (await impostor.hello("alice2")).pseudo == "alice2"
+    await impostor.enter("jeux")
     await alice.close()
+    left = await impostor.next_frame()
+    assert isinstance(left, Announcement) and left.text == "Annonce : alice a quitté la chatroom"
     assert alice.welcome is not None
     comeback = await connect()
     assert (await comeback.hello("alice", alice.welcome.token)).pseudo == "alice"

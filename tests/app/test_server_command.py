@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.protocol import Closing, Message, Say
+from chatlib.app.protocol import Announcement, Closing, Message, Say
+from chatlib.app.server import HISTORY_FILE, USERS_FILE
 from tests.app.conftest import TIMEOUT, FrameClient
 
 CHAT_SERVER = Path(sys.executable).parent / "chat-server"
@@ -25,6 +26,7 @@ def isolated_env(home: Path) -> dict[str, str]:
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / "config"),
         "XDG_STATE_HOME": str(home / "state"),
+        "XDG_DATA_HOME": str(home / "data"),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -150,3 +152,47 @@ async def test_a_port_in_use_is_a_one_line_error(start_server: ServerStarter, tm
     last_line = output.strip().splitlines()[-1]
     assert last_line.startswith(f"chat-server: cannot listen on 127.0.0.1:{port}: ")
     assert "Traceback" not in output
+
+
+async def test_known_users_and_history_survive_a_restart_of_the_command(
+    start_server: ServerStarter, tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "data" / "chat_room"
+    options = ("-p", "0", "--log-dir", str(tmp_path / "logs"))
+    server = await start_server(*options)
+    await server.wait_for_line(re.escape(f"history and known users: {data_dir}"))
+    port = int((await server.wait_for_line(r"listening on 127\.0\.0\.1:(\d+)")).group(1))
+    alice = await FrameClient.connect("127.0.0.1", port)
+    first = await alice.hello("alice")
+    await alice.enter("jeux")
+    await alice.say("avant le redémarrage")
+    await alice.sync()
+    server.process.send_signal(signal.SIGTERM)
+    assert await alice.expect_closed() == [Closing("server shutting down")]
+    await alice.close()
+    assert (await server.finish())[0] == 0
+    assert (data_dir / USERS_FILE).exists() and (data_dir / HISTORY_FILE).exists()
+
+    restarted = await start_server(*options)
+    port = int((await restarted.wait_for_line(r"listening on 127\.0\.0\.1:(\d+)")).group(1))
+    assert any("1 known users and 3 history entries loaded" in line for line in restarted.lines)
+    bob = await FrameClient.connect("127.0.0.1", port)
+    await bob.hello("bob")
+    await bob.enter("jeux")
+    assert bob.history is not None
+    assert [entry.text for entry in bob.history.entries] == [
+        "Annonce : alice a rejoint la chatroom", "avant le redémarrage", "Annonce : alice a quitté la chatroom",
+    ]
+    again = await FrameClient.connect("127.0.0.1", port)
+    welcome = await again.hello("alice", first.token)
+    assert (welcome.returning, welcome.user_id, welcome.color) == (True, first.user_id, first.color)
+    await again.enter_quietly("jeux")
+    back = await bob.next_frame()
+    assert isinstance(back, Announcement) and back.text == "alice est de retour !"
+    restarted.process.send_signal(signal.SIGTERM)
+    for client in (bob, again):
+        assert await client.expect_closed() == [Closing("server shutting down")]
+        await client.close()
+    status, rest = await restarted.finish()
+    assert status == 0 and "Traceback" not in "\n".join(restarted.lines) + rest
+    assert first.token not in (tmp_path / "logs" / "server.log").read_text(encoding="utf-8") + rest
