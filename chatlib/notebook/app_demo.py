@@ -1,0 +1,296 @@
+"""Run the finished chat app from notebook cells: a ``ChatServer`` in the background, and chat
+users driven by code whose screens a cell can show.
+
+``server = await start_chat_server(host, port)`` serves on the kernel's event loop while other
+cells run; its console lines appear under that cell. Running the cell again replaces it.
+``alice = await join_chat("alice", "general", host, port)`` runs the finished client's session
+(``chatlib.app.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
+every ``ChatLine`` it shows; a cell ending with ``alice`` (or ``side_by_side(alice, bob)``)
+renders them as the terminal would, through ``chatlib.app.display``: HTML with the pseudos in
+their colors, plain text elsewhere. ``await stop_all()`` ends every user and server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from chatlib.app import wording
+from chatlib.app.display import STYLE, ChatLine, fragments, plain_text
+from chatlib.app.names import name_key
+from chatlib.app.protocol import Welcome
+from chatlib.app.server import ChatServer
+from chatlib.app.server_link import ServerLink
+from chatlib.app.session import ChatSession, SessionEnd, SessionError, SessionIO
+from chatlib.notebook.background import LiveText
+
+DEFAULT_HOST = "127.0.0.1"
+TIMEOUT = 5.0
+SERVER_LOGGER = logging.getLogger("chatlib.app.server")
+
+_SERVERS: dict[tuple[str, int], NotebookServer] = {}
+_USERS: dict[tuple[str, str, int], ChatUser] = {}  # by (name_key(pseudo), host, port)
+_TOKENS: dict[tuple[str, str, int], str] = {}  # the token each pseudo got from each server
+
+
+class _ConsoleHandler(logging.Handler):
+    """Sends the server's console log lines to a ``LiveText`` under the notebook cell."""
+
+    def __init__(self, console: LiveText) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+        self._console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Show one log record as one console line."""
+        self._console.add(self.format(record))
+
+
+class NotebookServer(LiveText):
+    """A ``ChatServer`` serving in the background; ``lines`` holds its console log lines."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"Chat server {host}:{port} console")
+        self.chat = ChatServer()
+        self.host = host
+        self.port = port
+        self._handler = _ConsoleHandler(self)
+
+    async def start(self) -> None:
+        """Listen (port 0 picks a free port) and send the server's console logs here."""
+        SERVER_LOGGER.addHandler(self._handler)
+        if SERVER_LOGGER.level == logging.NOTSET:
+            SERVER_LOGGER.setLevel(logging.INFO)  # the kernel's root logger only passes warnings
+        try:
+            self.host, self.port = await self.chat.start(self.host, self.port)
+        except OSError:
+            SERVER_LOGGER.removeHandler(self._handler)
+            raise
+        self.title = f"Chat server {self.host}:{self.port} console"
+        self.add(f"listening on {self.host}:{self.port}")
+
+    async def stop(self) -> None:
+        """Tell every client the server is closing, close them all and stop listening."""
+        if _SERVERS.get((self.host, self.port)) is self:
+            del _SERVERS[(self.host, self.port)]
+        await self.chat.stop()
+        SERVER_LOGGER.removeHandler(self._handler)
+
+
+async def start_chat_server(host: str = DEFAULT_HOST, port: int = 8888) -> NotebookServer:
+    """Start a chat server in the background, replacing the one this module started on that address."""
+    previous = _SERVERS.get((host, port))
+    if previous is not None:
+        await previous.stop()
+    server = NotebookServer(host, port)
+    await server.start()
+    _SERVERS[(server.host, server.port)] = server
+    return server
+
+
+class ChatUser:
+    """One person in the chat, driven by code: what they type comes from ``type``, and what
+    their client would print is kept in ``chat_lines`` (``lines`` as plain text).
+
+    The session is the finished client's own (``ChatSession``); like a real client, the user
+    keeps the token the server gave them, so that they come back as themselves next time.
+    """
+
+    def __init__(self, pseudo: str, room: str, host: str, port: int, token: str = "") -> None:
+        self.pseudo = pseudo
+        self.wanted_room = room
+        self.address = (host, port)
+        self.token = token
+        self.welcome: Welcome | None = None
+        self.chat_lines: list[ChatLine] = []
+        self.end: SessionEnd | None = None
+        self.error: BaseException | None = None
+        self._session: ChatSession | None = None
+        self._typed: asyncio.Queue[str | None] = asyncio.Queue()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[SessionEnd] | None = None
+
+    @property
+    def lines(self) -> list[str]:
+        """The screen as plain text lines, as a terminal without colors shows it."""
+        return [plain_text(line) for line in self.chat_lines]
+
+    @property
+    def room(self) -> str | None:
+        """The room the user is in now (None before entering one)."""
+        return self._session.room if self._session is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the session is still going on."""
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        """Connect, log in, enter the room and chat, as a background task."""
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"chat user {self.pseudo}")
+        self._task.add_done_callback(self._record_end)
+
+    async def _run(self) -> SessionEnd:
+        """The steps of ``chatlib.app.session.run_session``, keeping the WELCOME and its token."""
+        host, port = self.address
+        try:
+            link = await ServerLink.open(host, port)
+        except OSError as error:
+            raise SessionError(f"cannot connect to {host}:{port}: {error.strerror or error}") from None
+        self._session = ChatSession(link, SessionIO(show=self._show, read_line=self._read_line))
+        try:
+            self.welcome = await self._session.log_in(self.pseudo, self.token)
+            self.token = self.welcome.token or self.token
+            _TOKENS[(name_key(self.pseudo), host, port)] = self.token
+            await self._session.enter_room(self.wanted_room)
+            self._changed.set()
+            return await self._session.converse()
+        finally:
+            await link.close()
+
+    def type(self, text: str) -> None:
+        """Type a line and press Enter: a message, or a command such as ``/join jeux``."""
+        self._typed.put_nowait(text)
+
+    async def wait_for(self, ending: str, timeout: float = TIMEOUT) -> None:
+        """Wait until the screen shows a line ending with ``ending`` (its ``[hh:mm]`` varies).
+
+        Raises TimeoutError after ``timeout`` seconds, or the session's error if it ended first.
+        """
+        await self._wait_until(lambda: any(line.endswith(ending) for line in self.lines), timeout)
+
+    async def wait_until_in_room(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the server has let the user into the room, and the room has heard of a newcomer."""
+        await self._wait_until(lambda: self.room is not None, timeout)
+        if self.welcome is not None and not self.welcome.returning:
+            await self.wait_for(wording.joined(self.welcome.pseudo), timeout)
+
+    async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> None:
+        """Wait until ``condition()`` holds, checking it each time the session shows something."""
+        async with asyncio.timeout(timeout):
+            while not condition():
+                if self._task is None or self._task.done():
+                    raise self.error or RuntimeError(f"{self.pseudo}'s session ended ({self.end})")
+                self._changed.clear()
+                await self._changed.wait()
+
+    async def leave(self) -> None:
+        """End the input, as Ctrl+D would: the client says BYE and waits for the server to close."""
+        if self._task is None:
+            return
+        self._typed.put_nowait(None)
+        await asyncio.wait([self._task], timeout=TIMEOUT)
+        self._task.cancel()
+        await asyncio.wait([self._task], timeout=TIMEOUT)
+
+    def _show(self, line: ChatLine) -> None:
+        """What the session calls to display a line: keep it, and wake whoever waits for it."""
+        self.chat_lines.append(line)
+        self._changed.set()
+
+    async def _read_line(self) -> str | None:
+        """What the session calls to read the keyboard: the next typed line, None once leaving."""
+        return await self._typed.get()
+
+    def _record_end(self, task: asyncio.Task[SessionEnd]) -> None:
+        """Keep how the session ended instead of losing it in a task nobody awaits."""
+        key = (name_key(self.pseudo), *self.address)
+        if _USERS.get(key) is self:
+            del _USERS[key]
+        if not task.cancelled():
+            self.error = task.exception()
+            self.end = None if self.error else task.result()
+        self._changed.set()
+
+    def _repr_html_(self) -> str:
+        """The screen in Jupyter: HTML, the pseudos in their colors."""
+        return screen_html(f"{self.pseudo}'s screen", self.chat_lines)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The screen as plain text, for IPython consoles and the notebook's text/plain output."""
+        printer.text("\n".join([f"--- {self.pseudo}'s screen ---", *self.lines]))
+
+
+async def join_chat(pseudo: str, room: str, host: str = DEFAULT_HOST, port: int = 8888) -> ChatUser:
+    """Start a user's session and return once they are in the room (a newcomer's arrival announced).
+
+    A user of the same pseudo that this module started on that server leaves first, so that
+    running a cell again does not clash with its previous run; the new session presents the
+    token the server gave the last one, so the server knows it is the same person.
+    """
+    key = (name_key(pseudo), host, port)
+    previous = _USERS.get(key)
+    if previous is not None:
+        await previous.leave()
+    user = ChatUser(pseudo, room, host, port, token=_TOKENS.get(key, ""))
+    user.start()
+    _USERS[key] = user
+    await user.wait_until_in_room()
+    return user
+
+
+async def stop_all() -> None:
+    """End every user, then every server this module started: the notebook's last cell."""
+    for user in list(_USERS.values()):
+        await user.leave()
+    for server in list(_SERVERS.values()):
+        await server.stop()
+
+
+def _css(style: str) -> str:
+    """The CSS of a prompt_toolkit style string, as ``chatlib.app.display.STYLE`` resolves it."""
+    attrs = STYLE.get_attrs_for_style_str(style)
+    rules = []
+    if re.fullmatch(r"[0-9a-fA-F]{6}", attrs.color):  # not an ANSI color name such as "ansired"
+        rules.append(f"color:#{attrs.color}")
+    if attrs.bold:
+        rules.append("font-weight:bold")
+    if attrs.italic:
+        rules.append("font-style:italic")
+    return ";".join(rules)
+
+
+def line_html(line: ChatLine) -> str:
+    """One chat line as HTML: the same pieces and styles the terminal client prints."""
+    return "".join(
+        f'<span style="{_css(style)}">{html.escape(text)}</span>' if _css(style) else html.escape(text)
+        for style, text in fragments(line)
+    )
+
+
+def screen_html(title: str, chat_lines: list[ChatLine]) -> str:
+    """A titled block of chat lines, looking like a small terminal."""
+    body = "\n".join(line_html(line) for line in chat_lines)
+    return (
+        '<div style="display:inline-block;vertical-align:top;margin:0 1em 1em 0">'
+        f"<b>{html.escape(title)}</b>"
+        '<pre style="border:1px solid #888;padding:0.5em;margin:0.2em 0;min-width:28em">'
+        f"{body}</pre></div>"
+    )
+
+
+class SideBySide:
+    """Several users' screens, next to each other in HTML and one after another as plain text."""
+
+    def __init__(self, users: tuple[ChatUser, ...]) -> None:
+        self.users = users
+
+    def _repr_html_(self) -> str:
+        """The screens next to each other."""
+        return "<div>" + "".join(user._repr_html_() for user in self.users) + "</div>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """The screens one after another, as plain text."""
+        for index, user in enumerate(self.users):
+            if index:
+                printer.break_()
+            user._repr_pretty_(printer, cycle)
+
+
+def side_by_side(*users: ChatUser) -> SideBySide:
+    """What each user's screen shows, to display as a cell's result."""
+    return SideBySide(users)
