@@ -113,8 +113,10 @@ class HistoryEntry:
         if kind == "message":
             return cls.message(time_ms, pseudo, color, text)
         facts = ImageFacts(
-            _field(record, "format", str), _field(record, "width", int),
-            _field(record, "height", int), _field(record, "bytes", int),
+            _field(record, "format", str),
+            _field(record, "width", int),
+            _field(record, "height", int),
+            _field(record, "bytes", int),
         )
         return cls("image", time_ms, text, pseudo, color, facts)
 

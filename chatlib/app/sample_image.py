@@ -24,12 +24,19 @@ def sample_picture(size: tuple[int, int] = SAMPLE_SIZE) -> Image.Image:
         shade = y / max(height - 1, 1)
         draw.line([(0, y), (width, y)], fill=(int(150 - 120 * shade), int(200 - 130 * shade), 255))
     left, top, right, bottom = width * 0.12, height * 0.12, width * 0.88, height * 0.66
-    draw.rounded_rectangle([left, top, right, bottom], radius=height * 0.12, fill="white", outline="black", width=2)
-    draw.polygon([(width * 0.3, bottom - 1), (width * 0.22, height * 0.88), (width * 0.45, bottom - 1)],
-                 fill="white", outline="black")
+    draw.rounded_rectangle(
+        [left, top, right, bottom], radius=height * 0.12, fill="white", outline="black", width=2
+    )
+    draw.polygon(
+        [(width * 0.3, bottom - 1), (width * 0.22, height * 0.88), (width * 0.45, bottom - 1)],
+        fill="white",
+        outline="black",
+    )
     for dot in range(3):  # "..." in the bubble
         center_x, center_y, radius = width * (0.36 + 0.14 * dot), (top + bottom) / 2, height * 0.06
-        draw.ellipse([center_x - radius, center_y - radius, center_x + radius, center_y + radius], fill="#d62728")
+        draw.ellipse(
+            [center_x - radius, center_y - radius, center_x + radius, center_y + radius], fill="#d62728"
+        )
     return picture
 
 

@@ -186,7 +186,9 @@ class ChatServer:
         history_records = await asyncio.to_thread(lambda: list(read_json_lines(history_path)))
         self.users = KnownUsers.from_records(user_records)
         entries = self.history.load(history_records)
-        logger.info("%d known users and %d history entries loaded from %s", len(self.users), entries, data_dir)
+        logger.info(
+            "%d known users and %d history entries loaded from %s", len(self.users), entries, data_dir
+        )
         self._users_file = JsonLinesFile(users_path)
         self.history.file = JsonLinesFile(history_path)
         self._saver = asyncio.create_task(self._keep_saving(), name="save history and users")
@@ -337,7 +339,9 @@ class ChatServer:
                 connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} is already in use"))
                 return
             case Verdict.TOKEN_MISSING:
-                connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} belongs to another user"))
+                connection.send_frame(
+                    Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} belongs to another user")
+                )
                 return
             case Verdict.TOKEN_WRONG:
                 connection.send_frame(Error(ErrorCode.BAD_TOKEN, f"wrong token for the pseudo {pseudo}"))
@@ -355,7 +359,9 @@ class ChatServer:
         connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
         connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
         connection.send_frame(RoomList(self._rooms.listing()))
-        logger.info("%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else "")
+        logger.info(
+            "%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else ""
+        )
         verb = "came back" if connection.returning else "arrived"
         self._conversation.info("%s %s (%s)", user.pseudo, verb, connection.address)
 
@@ -395,7 +401,9 @@ class ChatServer:
         for member in room.members:
             if member is not sender:
                 member.send(data)
-        self.history.record(room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text))
+        self.history.record(
+            room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text)
+        )
         safe_text = printable(text)
         logger.info("message received from %s in %s: %s", sender.name, room.name, safe_text)
         if logger.isEnabledFor(logging.DEBUG):
@@ -422,7 +430,9 @@ class ChatServer:
                 member.send(frame)
         entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
         self.history.record(room.name, entry)
-        logger.info("image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size)
+        logger.info(
+            "image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size
+        )
         self._conversation.info("[%s] %s sent an image %s", room.name, sender.pseudo, entry.text)
 
     def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
@@ -452,7 +462,10 @@ class ChatServer:
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
             self._conversation.info(
                 "%s departed (%s), connected for %d min %02d s",
-                connection.pseudo, connection.address, minutes, seconds,
+                connection.pseudo,
+                connection.address,
+                minutes,
+                seconds,
             )
         logger.info("disconnection of %s", connection.name)
 
@@ -508,7 +521,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare_data_dir(data_dir)
     except OSError as error:
-        print(f"chat-server: cannot use the data folder {data_dir}: {error.strerror or error}", file=sys.stderr)
+        print(
+            f"chat-server: cannot use the data folder {data_dir}: {error.strerror or error}", file=sys.stderr
+        )
         return 1
     log_dir = choose_log_dir(settings.log_dir)
     conversation = conversation_log("server", log_dir)
@@ -517,8 +532,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         asyncio.run(run_server(settings.host, settings.port, conversation, data_dir))
     except OSError as error:
-        print(f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",
-              file=sys.stderr)
+        print(
+            f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         pass

@@ -23,14 +23,27 @@ IMAGE = HistoryEntry.image_sent(1_700_000_002_000, "alice", "#d62728", ImageFact
 
 def test_entries_have_the_documented_json_form() -> None:
     assert MESSAGE.to_json() == {
-        "kind": "message", "time_ms": 1_700_000_000_000, "pseudo": "bob", "color": "#1f77b4", "text": "salut",
+        "kind": "message",
+        "time_ms": 1_700_000_000_000,
+        "pseudo": "bob",
+        "color": "#1f77b4",
+        "text": "salut",
     }
     assert ANNOUNCE.to_json() == {
-        "kind": "announce", "time_ms": 1_700_000_001_000, "text": "Annonce : bob a rejoint la chatroom",
+        "kind": "announce",
+        "time_ms": 1_700_000_001_000,
+        "text": "Annonce : bob a rejoint la chatroom",
     }
     assert IMAGE.to_json() == {
-        "kind": "image", "time_ms": 1_700_000_002_000, "pseudo": "alice", "color": "#d62728",
-        "text": "[image PNG 96×64]", "format": "PNG", "width": 96, "height": 64, "bytes": 735,
+        "kind": "image",
+        "time_ms": 1_700_000_002_000,
+        "pseudo": "alice",
+        "color": "#d62728",
+        "text": "[image PNG 96×64]",
+        "format": "PNG",
+        "width": 96,
+        "height": 64,
+        "bytes": 735,
     }
 
 
@@ -47,8 +60,8 @@ def test_the_oldest_entries_are_left_out_when_the_payload_would_be_too_long() ->
     assert len(payload.encode("utf-8")) <= 2000
     kept = parse_history(payload).entries
     assert 10 < len(kept) < 100
-    assert kept == tuple(entries[-len(kept):])
-    one_more = history_payload("jeux", entries[-len(kept) - 1:], max_bytes=10**6)
+    assert kept == tuple(entries[-len(kept) :])
+    one_more = history_payload("jeux", entries[-len(kept) - 1 :], max_bytes=10**6)
     assert len(one_more.encode("utf-8")) > 2000
 
 
@@ -59,14 +72,28 @@ def test_the_oldest_entries_are_left_out_when_the_payload_would_be_too_long() ->
         ("[]", "the history is not a JSON object"),
         ('{"room": "jeux"}', "the history needs a 'room' string and an 'entries' list"),
         ('{"room": "jeux", "entries": [1]}', "an entry is not a JSON object"),
-        ('{"room": "j", "entries": [{"kind": "video", "time_ms": 1, "text": ""}]}', "unknown entry kind 'video'"),
-        ('{"room": "j", "entries": [{"kind": "announce", "time_ms": true, "text": ""}]}',
-         "field 'time_ms' is missing or not a int"),
-        ('{"room": "j", "entries": [{"kind": "announce", "time_ms": -5, "text": ""}]}', "field 'time_ms' is negative"),
-        ('{"room": "j", "entries": [{"kind": "message", "time_ms": 1, "text": "x", "pseudo": "b", '
-         '"color": "red"}]}', "color 'red' is not #rrggbb"),
-        ('{"room": "j", "entries": [{"kind": "image", "time_ms": 1, "text": "x", "pseudo": "b", '
-         '"color": "#000000", "format": "PNG"}]}', "field 'width' is missing or not a int"),
+        (
+            '{"room": "j", "entries": [{"kind": "video", "time_ms": 1, "text": ""}]}',
+            "unknown entry kind 'video'",
+        ),
+        (
+            '{"room": "j", "entries": [{"kind": "announce", "time_ms": true, "text": ""}]}',
+            "field 'time_ms' is missing or not a int",
+        ),
+        (
+            '{"room": "j", "entries": [{"kind": "announce", "time_ms": -5, "text": ""}]}',
+            "field 'time_ms' is negative",
+        ),
+        (
+            '{"room": "j", "entries": [{"kind": "message", "time_ms": 1, "text": "x", "pseudo": "b", '
+            '"color": "red"}]}',
+            "color 'red' is not #rrggbb",
+        ),
+        (
+            '{"room": "j", "entries": [{"kind": "image", "time_ms": 1, "text": "x", "pseudo": "b", '
+            '"color": "#000000", "format": "PNG"}]}',
+            "field 'width' is missing or not a int",
+        ),
     ],
 )
 def test_a_malformed_payload_is_refused_with_a_reason(payload: str, problem: str) -> None:

@@ -33,10 +33,16 @@ def test_a_jpeg_is_accepted() -> None:
         (b"", "the image is empty"),
         (b"hello, not an image", "this is not a PNG or JPEG image"),
         (gif(), "this is not a PNG or JPEG image"),
-        (bomb_png((6000, 6000)), "the image is 6000×6000 pixels; the most is 16777216 pixels and 8192 on a side"),
+        (
+            bomb_png((6000, 6000)),
+            "the image is 6000×6000 pixels; the most is 16777216 pixels and 8192 on a side",
+        ),
         (bomb_png((10000, 1)), "the image is 10000×1 pixels; the most is 16777216 pixels and 8192 on a side"),
         (bomb_png((20000, 20000)), "the image has too many pixels"),
-        (b"\0" * (MAX_IMAGE_BYTES + 1), f"the image is {MAX_IMAGE_BYTES + 1} bytes; the most is {MAX_IMAGE_BYTES}"),
+        (
+            b"\0" * (MAX_IMAGE_BYTES + 1),
+            f"the image is {MAX_IMAGE_BYTES + 1} bytes; the most is {MAX_IMAGE_BYTES}",
+        ),
     ],
     ids=["empty", "text", "gif", "bomb", "strip", "giant bomb", "too long"],
 )
@@ -67,7 +73,9 @@ def test_a_file_too_long_is_refused_without_reading_it(tmp_path: Path) -> None:
     huge = tmp_path / "huge.jpg"
     with huge.open("wb") as file:
         file.truncate(MAX_IMAGE_BYTES + 1)  # sparse: nothing is really written
-    with pytest.raises(BadImage, match=rf"^huge\.jpg is {MAX_IMAGE_BYTES + 1} bytes; the most is {MAX_IMAGE_BYTES}$"):
+    with pytest.raises(
+        BadImage, match=rf"^huge\.jpg is {MAX_IMAGE_BYTES + 1} bytes; the most is {MAX_IMAGE_BYTES}$"
+    ):
         read_image_file(huge)
 
 

@@ -297,8 +297,11 @@ async def test_console_logs_show_peer_text_made_printable(
     await bob.close()
     await alice.next_frame()  # bob's departure
     messages = [record.getMessage() for record in caplog.records if record.name == "chatlib.app.server"]
-    alice_address = next(message.removeprefix("connection from ") for message in messages
-                         if message.startswith("connection from"))
+    alice_address = next(
+        message.removeprefix("connection from ")
+        for message in messages
+        if message.startswith("connection from")
+    )
     assert f"{alice_address} is alice" in messages
     assert f"message received from alice ({alice_address}) in jeux: ␛[2Jcleared?" in messages
     assert any(re.fullmatch(r"message sent to bob \(127\.0\.0\.1:\d+\)", message) for message in messages)

@@ -68,8 +68,12 @@ async def start_server(tmp_path: Path) -> AsyncIterator[ServerStarter]:
 
     async def start(*args: str) -> ServerProcess:
         process = await asyncio.create_subprocess_exec(
-            str(CHAT_SERVER), *args, cwd=tmp_path, env=isolated_env(tmp_path),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            str(CHAT_SERVER),
+            *args,
+            cwd=tmp_path,
+            env=isolated_env(tmp_path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         processes.append(process)
         return ServerProcess(process)
@@ -117,8 +121,13 @@ async def test_the_command_serves_and_stops_cleanly_on_a_signal(
 async def test_the_module_runs_as_python_m_with_a_config_file(tmp_path: Path) -> None:
     (tmp_path / "chat.env").write_text(f"HOST=127.0.0.1\nPORT=0\nLOG_DIR={tmp_path / 'from-env'}\n")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chatlib.app.server", cwd=tmp_path, env=isolated_env(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "chatlib.app.server",
+        cwd=tmp_path,
+        env=isolated_env(tmp_path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     server = ServerProcess(process)
     try:
@@ -181,7 +190,9 @@ async def test_known_users_and_history_survive_a_restart_of_the_command(
     await bob.enter("jeux")
     assert bob.history is not None
     assert [entry.text for entry in bob.history.entries] == [
-        "Annonce : alice a rejoint la chatroom", "avant le redémarrage", "Annonce : alice a quitté la chatroom",
+        "Annonce : alice a rejoint la chatroom",
+        "avant le redémarrage",
+        "Annonce : alice a quitté la chatroom",
     ]
     again = await FrameClient.connect("127.0.0.1", port)
     welcome = await again.hello("alice", first.token)

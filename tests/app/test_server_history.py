@@ -75,7 +75,9 @@ async def test_a_late_joiner_gets_the_rooms_history_with_times_and_colors(connec
         "Annonce : bob a quitté la chatroom",
     ]
     assert isinstance(said, Message) and alice.welcome is not None
-    assert dave.history.entries[2] == HistoryEntry.message(said.time_ms, "alice", alice.welcome.color, "salut")
+    assert dave.history.entries[2] == HistoryEntry.message(
+        said.time_ms, "alice", alice.welcome.color, "salut"
+    )
 
 
 async def test_only_the_last_entries_are_replayed(saving_server: ServerStarter) -> None:
@@ -89,7 +91,9 @@ async def test_only_the_last_entries_are_replayed(saving_server: ServerStarter) 
     await alice.close(), await bob.close()
 
 
-async def test_history_and_known_users_survive_a_restart(saving_server: ServerStarter, tmp_path: Path) -> None:
+async def test_history_and_known_users_survive_a_restart(
+    saving_server: ServerStarter, tmp_path: Path
+) -> None:
     first = await saving_server()
     alice = await joined(first, "alice", "jeux")
     assert alice.welcome is not None
@@ -99,11 +103,19 @@ async def test_history_and_known_users_survive_a_restart(saving_server: ServerSt
 
     second = await saving_server()
     bob = await joined(second, "bob", "jeux")
-    assert texts(bob) == ["Annonce : alice a rejoint la chatroom", "avant la panne", "Annonce : alice a quitté la chatroom"]
+    assert texts(bob) == [
+        "Annonce : alice a rejoint la chatroom",
+        "avant la panne",
+        "Annonce : alice a quitté la chatroom",
+    ]
     assert second.address is not None
     again = await FrameClient.connect(*second.address)
     welcome = await again.hello("alice", alice.welcome.token)
-    assert (welcome.returning, welcome.user_id, welcome.color) == (True, alice.welcome.user_id, alice.welcome.color)
+    assert (welcome.returning, welcome.user_id, welcome.color) == (
+        True,
+        alice.welcome.user_id,
+        alice.welcome.color,
+    )
     await again.enter_quietly("jeux")
     back = await bob.next_frame()
     assert isinstance(back, Announcement) and back.text == "alice est de retour !"
@@ -112,7 +124,9 @@ async def test_history_and_known_users_survive_a_restart(saving_server: ServerSt
     await bob.close(), await again.close()
 
 
-async def test_messages_are_buffered_then_appended_not_rewritten(saving_server: ServerStarter, tmp_path: Path) -> None:
+async def test_messages_are_buffered_then_appended_not_rewritten(
+    saving_server: ServerStarter, tmp_path: Path
+) -> None:
     server = await saving_server(flush_interval=3600)  # only explicit saves write
     path = tmp_path / "data" / HISTORY_FILE
     alice = await joined(server, "alice", "jeux")
@@ -130,7 +144,7 @@ async def test_messages_are_buffered_then_appended_not_rewritten(saving_server: 
     assert after.st_ino == before.st_ino and after.st_size > before.st_size
     grown = path.read_bytes()
     assert grown.startswith(content)
-    added = [json.loads(line) for line in grown[len(content):].splitlines()]
+    added = [json.loads(line) for line in grown[len(content) :].splitlines()]
     assert [(record["room"], record["kind"], record["text"]) for record in added] == [
         ("jeux", "announce", "Annonce : bob a rejoint la chatroom"),
         ("jeux", "message", "deux"),
@@ -138,7 +152,9 @@ async def test_messages_are_buffered_then_appended_not_rewritten(saving_server: 
     await alice.close(), await bob.close()
 
 
-async def test_the_server_saves_by_itself_every_short_interval(saving_server: ServerStarter, tmp_path: Path) -> None:
+async def test_the_server_saves_by_itself_every_short_interval(
+    saving_server: ServerStarter, tmp_path: Path
+) -> None:
     server = await saving_server(flush_interval=0.05)
     alice = await joined(server, "alice", "jeux")
     await say_and_sync(alice, "tout seul")

@@ -43,7 +43,9 @@ async def test_a_late_joiner_sees_a_placeholder_for_the_image(connect: ClientFac
     dave = await connect("dave", "jeux")
     assert dave.history is not None
     facts = ImageFacts("PNG", *SAMPLE_SIZE, len(data))
-    assert dave.history.entries[-1] == HistoryEntry.image_sent(relayed.time_ms, "alice", alice.welcome.color, facts)
+    assert dave.history.entries[-1] == HistoryEntry.image_sent(
+        relayed.time_ms, "alice", alice.welcome.color, facts
+    )
     assert dave.history.entries[-1].text == "[image PNG 96×64]"
 
 
@@ -61,8 +63,14 @@ async def test_a_message_sent_after_an_image_arrives_after_it(connect: ClientFac
     [
         (b"GIF89a pretending", "this is not a PNG or JPEG image"),
         (gif(), "this is not a PNG or JPEG image"),
-        (truncated(jpeg((200, 200))), "the image is damaged (image file is truncated (1 bytes not processed))"),
-        (bomb_png((6000, 6000)), "the image is 6000×6000 pixels; the most is 16777216 pixels and 8192 on a side"),
+        (
+            truncated(jpeg((200, 200))),
+            "the image is damaged (image file is truncated (1 bytes not processed))",
+        ),
+        (
+            bomb_png((6000, 6000)),
+            "the image is 6000×6000 pixels; the most is 16777216 pixels and 8192 on a side",
+        ),
         (bomb_png((20000, 20000)), "the image has too many pixels"),
     ],
     ids=["not an image", "gif", "truncated", "bomb", "giant bomb"],
@@ -80,7 +88,9 @@ async def test_a_bad_image_is_refused_and_the_room_hears_nothing(
     assert dave.history is not None and all(entry.kind != "image" for entry in dave.history.entries)
 
 
-async def test_an_oversized_image_is_refused_from_its_header_and_its_sender_dropped(connect: ClientFactory) -> None:
+async def test_an_oversized_image_is_refused_from_its_header_and_its_sender_dropped(
+    connect: ClientFactory,
+) -> None:
     alice, bob, _ = await room_of_three(connect)
     too_long = MAX_IMAGE_BYTES + 1
     await alice.send_raw(bytes((FrameType.IMAGE, 4)) + too_long.to_bytes(4, "big") + b"\x89PNG")

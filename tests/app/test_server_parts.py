@@ -46,9 +46,7 @@ def test_pick_color_ignores_colors_outside_the_palette() -> None:
     assert pick_color(["#123456"], min, palette=["#000001"]) == "#000001"
 
 
-@pytest.mark.parametrize(
-    ("raw", "clean"), [("bob", "bob"), ("  Zoé  ", "Zoé"), ("a b", "a b"), ("🙂", "🙂")]
-)
+@pytest.mark.parametrize(("raw", "clean"), [("bob", "bob"), ("  Zoé  ", "Zoé"), ("a b", "a b"), ("🙂", "🙂")])
 def test_clean_name_trims_and_accepts(raw: str, clean: str) -> None:
     assert clean_name(raw, 5, "pseudo") == clean
 

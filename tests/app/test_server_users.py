@@ -48,7 +48,9 @@ async def test_a_returning_user_is_welcomed_back_from_another_port(
     assert isinstance(message, Message) and (message.pseudo, message.text) == ("bob", "re")
 
 
-async def test_a_known_pseudo_needs_its_token_whether_its_owner_is_away_or_not(connect: ClientFactory) -> None:
+async def test_a_known_pseudo_needs_its_token_whether_its_owner_is_away_or_not(
+    connect: ClientFactory,
+) -> None:
     alice = await connect("alice", "jeux")
     witness = await connect("witness", "jeux")
     await alice.next_frame()  # the witness's arrival
@@ -59,7 +61,9 @@ async def test_a_known_pseudo_needs_its_token_whether_its_owner_is_away_or_not(c
     assert await mallory.next_frame() == Error(ErrorCode.PSEUDO_TAKEN, "the pseudo alice is already in use")
     await leave(alice, witness)
     await mallory.send(Hello("Alice"))
-    assert await mallory.next_frame() == Error(ErrorCode.PSEUDO_TAKEN, "the pseudo Alice belongs to another user")
+    assert await mallory.next_frame() == Error(
+        ErrorCode.PSEUDO_TAKEN, "the pseudo Alice belongs to another user"
+    )
     await mallory.send(Hello("alice", "not-her-token"))
     assert await mallory.next_frame() == Error(ErrorCode.BAD_TOKEN, "wrong token for the pseudo alice")
     await mallory.send(Hello("alice", token[:-1] + ("A" if token[-1] != "A" else "B")))
@@ -79,7 +83,9 @@ async def test_a_token_with_a_new_pseudo_makes_a_new_user(connect: ClientFactory
     assert welcome.user_id != alice.welcome.user_id
 
 
-async def test_away_users_stay_known_and_are_sent_nothing(chat_server: ChatServer, connect: ClientFactory) -> None:
+async def test_away_users_stay_known_and_are_sent_nothing(
+    chat_server: ChatServer, connect: ClientFactory
+) -> None:
     alice = await connect("alice", "jeux")
     bob = await connect("bob", "jeux")
     await alice.next_frame()  # bob's arrival
