@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from contextlib import suppress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
-from typing import Literal
+from typing import Literal, cast
 
 from chatlib.app.protocol import (
     Announcement,
@@ -119,8 +120,7 @@ class BenchClient(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport; small writes go out at once (the load generator is not measured)."""
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but alike
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -334,6 +334,8 @@ async def wait_until_done(clients: list[BenchClient], tasks: list[asyncio.Task[N
         everything.result()
         return None
     everything.cancel()
+    with suppress(asyncio.CancelledError):
+        await everything
     failed = [client.failure for client in clients if client.failed.is_set()]
     return failed[0] if failed else "the deadline was reached before every message arrived"
 
@@ -421,12 +423,34 @@ async def _run(pipe: Pipe, plan: LoadPlan) -> None:
         await (run_idle(pipe, plan) if plan.mode == "idle" else run_fanout(pipe, plan))
     except (BenchError, OSError) as error:
         pipe.send(("failed", str(error) or type(error).__name__))
+    except Exception as error:
+        pipe.send(("failed", f"internal error in the load process: {error!r}"))
+        raise
+
+
+def load_loop_name() -> str:
+    """The event loop the load processes use: uvloop when installed (less overhead per read)."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
+def _new_event_loop() -> asyncio.AbstractEventLoop:
+    """A new event loop of the kind ``load_loop_name`` names."""
+    if load_loop_name() == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
 
 
 def load_process_main(pipe: Pipe, plan: LoadPlan) -> None:
     """Entry point of a load process (multiprocessing target)."""
     raise_open_file_limit()
     try:
-        asyncio.run(_run(pipe, plan))
+        with asyncio.Runner(loop_factory=_new_event_loop) as runner:
+            runner.run(_run(pipe, plan))
     except (KeyboardInterrupt, BrokenPipeError, EOFError):
         pass  # the orchestrator is gone or was interrupted: nothing left to report to

@@ -9,6 +9,7 @@ server's ``--help`` to learn which benchmark options it supports (``--no-rate-li
 from __future__ import annotations
 
 import ipaddress
+import os
 import signal
 import socket
 import subprocess
@@ -100,10 +101,14 @@ def start_server(loop: str | None, help_text: str, host: str = "127.0.0.1") -> S
             loop_used = loop
         else:
             loop_used = f"asyncio (default): the server has no --loop option, {loop} not used"
+    if "--data-dir" in help_text:
+        arguments += ["--data-dir", work_dir.name]
     command = [sys.executable, "-m", module, *arguments]
     stderr_file = open(Path(work_dir.name) / "stderr.txt", "wb")  # noqa: SIM115 (kept for the server's life)
+    # Keep the run's history, known users and logs out of the user's own folders.
+    environment = {**os.environ, "XDG_DATA_HOME": work_dir.name, "XDG_STATE_HOME": work_dir.name}
     process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=stderr_file, cwd=work_dir.name)
+                               stderr=stderr_file, cwd=work_dir.name, env=environment)
     stderr_file.close()
     handle = ServerHandle(
         host, port, process.pid, True, rate_limiting, loop_used,
