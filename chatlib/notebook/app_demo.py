@@ -35,6 +35,7 @@ SERVER_LOGGER = logging.getLogger("chatlib.app.server")
 _SERVERS: dict[tuple[str, int], NotebookServer] = {}
 _USERS: dict[tuple[str, str, int], ChatUser] = {}  # by (name_key(pseudo), host, port)
 _TOKENS: dict[tuple[str, str, int], str] = {}  # the token each pseudo got from each server
+_raised_logger_level = False  # whether a console set the server logger's level to INFO
 
 
 class _ConsoleHandler(logging.Handler):
@@ -62,13 +63,11 @@ class NotebookServer(LiveText):
 
     async def start(self) -> None:
         """Listen (port 0 picks a free port) and send the server's console logs here."""
-        SERVER_LOGGER.addHandler(self._handler)
-        if SERVER_LOGGER.level == logging.NOTSET:
-            SERVER_LOGGER.setLevel(logging.INFO)  # the kernel's root logger only passes warnings
+        self._attach_console()
         try:
             self.host, self.port = await self.chat.start(self.host, self.port)
         except OSError:
-            SERVER_LOGGER.removeHandler(self._handler)
+            self._detach_console()
             raise
         self.title = f"Chat server {self.host}:{self.port} console"
         self.add(f"listening on {self.host}:{self.port}")
@@ -77,8 +76,27 @@ class NotebookServer(LiveText):
         """Tell every client the server is closing, close them all and stop listening."""
         if _SERVERS.get((self.host, self.port)) is self:
             del _SERVERS[(self.host, self.port)]
-        await self.chat.stop()
+        try:
+            await self.chat.stop()
+        finally:
+            self._detach_console()
+
+    def _attach_console(self) -> None:
+        """Route the server's INFO logs here (a kernel's root logger lets only warnings through)."""
+        global _raised_logger_level
+        if SERVER_LOGGER.level == logging.NOTSET:
+            SERVER_LOGGER.setLevel(logging.INFO)
+            _raised_logger_level = True
+        SERVER_LOGGER.addHandler(self._handler)
+
+    def _detach_console(self) -> None:
+        """Stop routing logs here; once no console is left, give the logger its level back."""
+        global _raised_logger_level
         SERVER_LOGGER.removeHandler(self._handler)
+        consoles_left = any(isinstance(handler, _ConsoleHandler) for handler in SERVER_LOGGER.handlers)
+        if _raised_logger_level and not consoles_left:
+            SERVER_LOGGER.setLevel(logging.NOTSET)
+            _raised_logger_level = False
 
 
 async def start_chat_server(host: str = DEFAULT_HOST, port: int = 8888) -> NotebookServer:
@@ -254,12 +272,15 @@ def _css(style: str) -> str:
     return ";".join(rules)
 
 
+def _span(style: str, text: str) -> str:
+    """One styled piece of a line as HTML, its text escaped."""
+    css = _css(style)
+    return f'<span style="{css}">{html.escape(text)}</span>' if css else html.escape(text)
+
+
 def line_html(line: ChatLine) -> str:
     """One chat line as HTML: the same pieces and styles the terminal client prints."""
-    return "".join(
-        f'<span style="{_css(style)}">{html.escape(text)}</span>' if _css(style) else html.escape(text)
-        for style, text in fragments(line)
-    )
+    return "".join(_span(style, text) for style, text in fragments(line))
 
 
 def screen_html(title: str, chat_lines: list[ChatLine]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import socket
 from collections.abc import Iterator
@@ -295,3 +296,18 @@ def test_html_escapes_peer_text_and_colors_the_pseudo() -> None:
     pseudo = '<span style="color:#1f77b4;font-weight:bold">bob</span>'
     assert f"{pseudo} a dit : &lt;b&gt;hi&lt;/b&gt;␛[2J" in rendered
     assert "<b>" not in rendered and "\x1b" not in rendered
+
+
+async def test_the_console_shows_the_server_logs_and_leaves_the_logger_as_it_was() -> None:
+    server_logger = logging.getLogger("chatlib.app.server")
+    level_before = server_logger.level
+    server = await start_chat_server("127.0.0.1", 0)
+    try:
+        await join_chat("alice", "general", port=server.port)
+    finally:
+        await stop_all()
+    assert server.lines[0] == f"listening on 127.0.0.1:{server.port}"
+    assert any(line.endswith(" is alice") for line in server.lines)
+    assert server.lines[-1].endswith("INFO server stopped: server shutting down")
+    assert server_logger.level == level_before
+    assert not [handler for handler in server_logger.handlers if type(handler).__name__ == "_ConsoleHandler"]
