@@ -106,7 +106,7 @@ class Say:
 
 @dataclass(frozen=True, slots=True)
 class SendImage:
-    """A PNG or JPEG image for the room (reserved for issue 5)."""
+    """A PNG or JPEG file for the others of the room; the server checks it (see images.py)."""
 
     data: bytes
 
@@ -192,7 +192,7 @@ class Closing:
 
 @dataclass(frozen=True, slots=True)
 class ImageFrom:
-    """Someone sent an image to the room (reserved for issue 5)."""
+    """Someone of the room sent an image, checked by the server; the bytes are the file's."""
 
     time_ms: int
     pseudo: str
@@ -202,7 +202,7 @@ class ImageFrom:
 
 @dataclass(frozen=True, slots=True)
 class History:
-    """The conversation so far, as JSON (reserved for issue 5)."""
+    """The room's recent conversation, as JSON (schema and decoding in history.py)."""
 
     entries_json: str
 

@@ -25,10 +25,10 @@ def said(pseudo: str, text: str) -> str:
 
 
 def welcome_back(pseudo: str) -> str:
-    """What a returning user is told (issue 5)."""
+    """What a returning user is told (the client shows it for a WELCOME marked returning)."""
     return f"Welcome back {pseudo} !"
 
 
 def is_back(pseudo: str) -> str:
-    """What the others are told when a known user comes back (issue 5)."""
+    """What the others of the room are told when a known user comes back."""
     return f"{pseudo} est de retour !"
