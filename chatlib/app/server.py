@@ -170,16 +170,18 @@ class ChatServer:
     # --- Life cycle ----------------------------------------------------------------------------
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Load the saved data, listen on ``host``:``port`` (0 picks a free port), return the address bound."""
+        """Load the saved data, listen on ``host``:``port`` (0: any free port), return the address bound."""
         if self.data_dir is not None:
             await self._load(self.data_dir)
         self._server = await asyncio.start_server(self._serve_client, host, port)
+        if self.data_dir is not None:
+            self._saver = asyncio.create_task(self._keep_saving(), name="save history and users")
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
         self.address = (bound_host, bound_port)
         return self.address
 
     async def _load(self, data_dir: Path) -> None:
-        """Read the known users and the history back, then start saving what comes next."""
+        """Read the known users and the history back, and open their files for what comes next."""
         prepare_data_dir(data_dir)
         users_path, history_path = data_dir / USERS_FILE, data_dir / HISTORY_FILE
         user_records = await asyncio.to_thread(lambda: list(read_json_lines(users_path)))
@@ -191,7 +193,6 @@ class ChatServer:
         )
         self._users_file = JsonLinesFile(users_path)
         self.history.file = JsonLinesFile(history_path)
-        self._saver = asyncio.create_task(self._keep_saving(), name="save history and users")
 
     async def _keep_saving(self) -> None:
         """Write what was queued every ``flush_interval`` seconds, and once more when told to stop."""
@@ -211,7 +212,7 @@ class ChatServer:
         await self._stopped.wait()
 
     async def stop(self, reason: str = SHUTDOWN_REASON) -> None:
-        """Stop listening, send CLOSING to every client, close them all and flush the log."""
+        """Stop listening, send CLOSING to every client, close them all, save the data, flush the log."""
         if self._server is None or self._stopped.is_set():
             return
         self._server.close()
