@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None, show: Callable[[str], None] = print) -> 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=10, help="how many pages to download (default 10)")
     parser.add_argument("--delay", type=float, default=DEFAULT_DELAY_SECONDS,
-                        help=f"seconds the stand-in site takes per page (default {DEFAULT_DELAY_SECONDS})")
+                        help=f"seconds each page takes on the site measure starts (default {DEFAULT_DELAY_SECONDS})")
     parser.add_argument("--sync-pages", type=int, metavar="N",
                         help="time sync on only the first N pages and scale up (default: all)")
     parser.add_argument("--base-url", help="measure an already running stand-in site instead of starting one")
