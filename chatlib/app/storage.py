@@ -77,10 +77,15 @@ def _ends_without_newline(path: Path) -> bool:
         return False
 
 
-def _append_text(path: Path, text: str) -> None:
-    """Append text to the file, creating it readable by its owner only. Runs in a worker thread."""
+def _append_records(path: Path, records: list[dict[str, Any]], start_on_new_line: bool) -> None:
+    """Append records as JSON lines in one write, creating the file for its owner only.
+
+    Runs in a worker thread, so the JSON encoding is done off the event loop too.
+    """
+    lines = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in records]
+    text = ("\n" if start_on_new_line else "") + "\n".join(lines) + "\n"
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with open(descriptor, "a", encoding="utf-8") as file:
+    with open(descriptor, "a", encoding="utf-8", errors="replace") as file:
         file.write(text)
 
 
@@ -92,13 +97,13 @@ class JsonLinesFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._queued: list[str] = []
+        self._queued: list[dict[str, Any]] = []
         self._flush_lock = asyncio.Lock()
         self._needs_newline = _ends_without_newline(path)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Queue one record for the next flush; no disk access here."""
-        self._queued.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        """Queue one record for the next flush; no disk access here. The record must not change after."""
+        self._queued.append(record)
 
     @property
     def queued(self) -> int:
@@ -110,15 +115,13 @@ class JsonLinesFile:
         async with self._flush_lock:
             if not self._queued:
                 return
-            lines, self._queued = self._queued, []
-            text = "".join(lines)
-            if self._needs_newline:
-                text = "\n" + text  # start after the torn line instead of gluing onto it
+            records, self._queued = self._queued, []
             try:
-                await asyncio.to_thread(_append_text, self.path, text)
+                # After a torn last line, start on a new line instead of gluing onto it.
+                await asyncio.to_thread(_append_records, self.path, records, self._needs_newline)
             except OSError as error:
                 logger.error("cannot save to %s (%s); will retry", self.path, error.strerror or error)
-                self._queued[:0] = lines
+                self._queued[:0] = records
                 del self._queued[:-MAX_QUEUED_LINES]
                 return
             self._needs_newline = False
