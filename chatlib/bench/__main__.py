@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from chatlib.bench.limits import raise_open_file_limit
+from chatlib.bench.profile_summary import summarise, summary_text
 from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text
 from chatlib.bench.run import FanoutRun, IdleRun, Scenario, run_fanout, run_idle
 from chatlib.bench.server_process import ServerHandle, ServerProblem, server_help, start_server, stop_server, target_server
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-s", "--senders", type=count(1, MAX_CLIENTS), help="how many of them send (S)")
     parser.add_argument("-m", "--messages", type=count(1, MAX_MESSAGES), help="messages per sender (M)")
     parser.add_argument("-w", "--window", type=count(1, 100_000), help="window mode: messages in flight per sender")
+    parser.add_argument("--stalled", type=count(0, 1000), default=0, metavar="K",
+                        help="also put K clients in the room that stop reading once the run starts "
+                        "(not counted): the others' figures should not change")
     parser.add_argument("--idle", type=count(1, MAX_IDLE), metavar="COUNT",
                         help="instead: memory per idle connection and time to connect COUNT clients")
     parser.add_argument("--processes", type=count(1, 64), default=1, help="load processes (default 1)")
@@ -76,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "passed on if the server has a --loop option")
     parser.add_argument("--deadline", type=count(1, 3600), default=300, metavar="SECONDS",
                         help="give up after this long in all, with an INCOMPLETE report (default 300)")
+    parser.add_argument("--profile", type=Path, metavar="FILE", help="record the server with py-spy "
+                        "into FILE (raw collapsed stacks; FILE-2, FILE-3... for later runs) and summarise it")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
@@ -90,6 +97,7 @@ def scenario_from(options: argparse.Namespace, parser: argparse.ArgumentParser) 
         messages=options.messages or base.messages,
         window=options.window or base.window,
         processes=options.processes,
+        stalled=options.stalled,
     )
     if scenario.senders > scenario.clients:
         parser.error(f"--senders ({scenario.senders}) cannot exceed --clients ({scenario.clients})")
@@ -107,8 +115,11 @@ def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, 
     help_text = "" if options.target else server_help()
     runs: list = []
     server_facts: dict[str, object] = {}
-    for _ in range(options.repeat):
-        server: ServerHandle = target_server(options.target) if options.target else start_server(options.loop, help_text)
+    for number in range(1, options.repeat + 1):
+        profile = profile_path(options.profile, number)
+        server: ServerHandle = (
+            target_server(options.target) if options.target else start_server(options.loop, help_text, profile=profile)
+        )
         try:
             server_facts = server.describe()
             if options.idle:
@@ -123,11 +134,20 @@ def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, 
     return server_facts, runs
 
 
+def profile_path(requested: Path | None, run_number: int) -> Path | None:
+    """Where run ``run_number`` writes its profile: the path asked for, numbered after the first run."""
+    if requested is None or run_number == 1:
+        return requested
+    return requested.with_name(f"{requested.stem}-{run_number}{requested.suffix}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; exit status 0 when every run was complete, 1 otherwise."""
     parser = build_parser()
     options = parser.parse_args(argv)
     scenario = scenario_from(options, parser)
+    if options.profile and options.target:
+        parser.error("--profile records a server the bench starts: it cannot go with --target")
     raise_open_file_limit()
     try:
         server, runs = run_all(options, scenario)
@@ -141,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         print(idle_json(options.idle, server, runs) if options.json else idle_text(options.idle, server, runs))
     else:
         print(fanout_json(scenario, server, runs) if options.json else fanout_text(scenario, server, runs))
+    if options.profile and not options.json and options.profile.exists():
+        print(f"\nserver profile (py-spy) of run 1: {options.profile}")
+        print(summary_text(summarise(options.profile.read_text(encoding="utf-8", errors="replace"))))
     return 0 if runs and all(run.complete for run in runs) else 1
 
 

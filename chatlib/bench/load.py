@@ -56,12 +56,13 @@ class LoadPlan:
     tag: str
     room: str
     clients: tuple[int, ...]
-    total_clients: int
+    total_clients: int  # N, the counted receivers (the stalled clients come on top)
     total_senders: int
     messages: int
     window: int
     leader: bool  # holds client 0, which enters first and tells everyone when all are in
     deadline: float  # time.monotonic() value, shared by every process of the machine
+    stalled: int = 0  # clients that join, then stop reading (indices N, N+1...): leader's process only
     connect_concurrency: int = 100
     flood_chunk: int = 64  # SAY frames per write in flood mode
 
@@ -95,7 +96,7 @@ class IdleResult:
 class BenchClient(asyncio.Protocol):
     """One benchmark connection: decodes frames during the handshake, then counts in bulk."""
 
-    def __init__(self, index: int, total_clients: int) -> None:
+    def __init__(self, index: int, room_size: int) -> None:
         self.index = index
         self.transport: asyncio.Transport | None = None
         self.watched: dict[bytes, Callable[[int], None]] = {}
@@ -111,7 +112,7 @@ class BenchClient(asyncio.Protocol):
         self.writable.set()
         self.in_flight = 0
         self.released = asyncio.Event()
-        self._total_clients = total_clients
+        self._room_size = room_size
         self._announcements = 0
         self._decoder = FrameDecoder("server")
         self._frames: asyncio.Queue[Frame] = asyncio.Queue()
@@ -160,7 +161,7 @@ class BenchClient(asyncio.Protocol):
         """Count arrivals, spot the sync message, answer PING; queue the rest for the handshake."""
         if isinstance(frame, Announcement):
             self._announcements += 1
-            if self._announcements >= self._total_clients:
+            if self._announcements >= self._room_size:
                 self.everyone_in.set()
         elif isinstance(frame, Message) and frame.text == SYNC_TEXT:
             self.start_counting()
@@ -224,7 +225,7 @@ async def connect(plan: LoadPlan, index: int) -> BenchClient:
     """Open one benchmark connection and say HELLO with this run's pseudo for the client."""
     loop = asyncio.get_running_loop()
     _, client = await loop.create_connection(
-        lambda: BenchClient(index, plan.total_clients), plan.host, plan.port
+        lambda: BenchClient(index, plan.total_clients + plan.stalled), plan.host, plan.port
     )
     client.send(encode(Hello(pseudo_of(plan.tag, index))))
     await client.expect(Welcome)
@@ -352,13 +353,18 @@ async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
     await commands.expect("join")
     others = plan.clients[1:] if plan.leader else plan.clients
     clients += await connect_all(plan, others, lambda client: enter_room(plan, client))
+    stalled_indices = tuple(range(plan.total_clients, plan.total_clients + plan.stalled))
+    stalled = await connect_all(plan, stalled_indices, lambda client: enter_room(plan, client))
     senders = assign_roles(plan, clients)
     if plan.leader:
         await _wait_for(clients[0].everyone_in, clients[0], plan.deadline, "every client's arrival")
         clients[0].start_counting()
         clients[0].send(encode(Say(SYNC_TEXT)))
-    for client in clients:
+    for client in clients + stalled:
         await _wait_for(client.synced, client, plan.deadline, "the start signal")
+    for client in stalled:
+        assert client.transport is not None
+        client.transport.pause_reading()  # from now on the server's data piles up for this one
     pipe.send(("ready", None))
     await commands.expect("go")
     cpu_start, wall_start = time.process_time(), time.monotonic()
@@ -382,7 +388,7 @@ async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
     )
     pipe.send(("done", result))
     await commands.expect("close")
-    for client in clients:
+    for client in clients + stalled:
         if client.transport is not None:
             client.transport.close()
 

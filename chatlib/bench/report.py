@@ -89,7 +89,8 @@ def fanout_text(scenario: Scenario, server: dict[str, object], runs: list[Fanout
         f"chatlib fan-out benchmark: {scenario.mode}{window}, N={scenario.clients} clients, "
         f"S={scenario.senders} senders x M={scenario.messages} messages, "
         f"{scenario.processes} load process{'es' if scenario.processes > 1 else ''}, "
-        f"{len(runs)} run{'s' if len(runs) != 1 else ''} (medians)",
+        f"{len(runs)} run{'s' if len(runs) != 1 else ''} (medians)"
+        + (f", plus {scenario.stalled} stalled client(s) that stop reading" if scenario.stalled else ""),
         *_server_lines(server),
         f"deliveries          {delivered:,.0f} of {scenario.expected_deliveries:,} expected per run: "
         + ("all arrived" if complete else "NOT ALL ARRIVED"),

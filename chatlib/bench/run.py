@@ -41,6 +41,7 @@ class Scenario:
     messages: int
     window: int = 8
     processes: int = 1
+    stalled: int = 0  # extra clients in the room that stop reading (the slow-consumer check)
 
     @property
     def expected_deliveries(self) -> int:
@@ -162,6 +163,7 @@ def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> Fan
             host=server.host, port=server.port, mode=scenario.mode, tag=tag, room=f"bench-{tag}",
             clients=group, total_clients=scenario.clients, total_senders=scenario.senders,
             messages=scenario.messages, window=scenario.window, leader=number == 0, deadline=deadline,
+            stalled=scenario.stalled if number == 0 else 0,
         )
         for number, group in enumerate(split_clients(scenario.clients, scenario.processes))
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,8 +78,20 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
-def start_server(loop: str | None, help_text: str, host: str = "127.0.0.1") -> ServerHandle:
-    """Start the finished server in its own process and wait until it accepts connections."""
+def py_spy_command() -> str | None:
+    """The py-spy profiler's executable: next to this Python's, or on the PATH."""
+    beside_python = Path(sys.executable).with_name("py-spy")
+    return str(beside_python) if beside_python.exists() else shutil.which("py-spy")
+
+
+def start_server(
+    loop: str | None, help_text: str, host: str = "127.0.0.1", profile: Path | None = None
+) -> ServerHandle:
+    """Start the finished server in its own process and wait until it accepts connections.
+
+    With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 250 Hz),
+    which writes that file when the server stops.
+    """
     work_dir = tempfile.TemporaryDirectory(prefix="chat-bench-")
     empty_config = Path(work_dir.name) / "bench.env"
     empty_config.write_text("", encoding="utf-8")
@@ -95,7 +109,7 @@ def start_server(loop: str | None, help_text: str, host: str = "127.0.0.1") -> S
     else:
         rate_limiting = "none (the server has no rate limit option)"
     loop_used = "asyncio (default)"
-    if loop is not None:
+    if loop is not None and loop != "asyncio":
         if "--loop" in help_text:
             arguments += ["--loop", loop]
             loop_used = loop
@@ -104,6 +118,12 @@ def start_server(loop: str | None, help_text: str, host: str = "127.0.0.1") -> S
     if "--data-dir" in help_text:
         arguments += ["--data-dir", work_dir.name]
     command = [sys.executable, "-m", module, *arguments]
+    if profile is not None:
+        py_spy = py_spy_command()
+        if py_spy is None:
+            work_dir.cleanup()
+            raise ServerProblem("--profile needs py-spy (pip install py-spy==0.4.3)")
+        command = [py_spy, "record", "--rate", "250", "--format", "raw", "--output", str(profile), "--", *command]
     stderr_file = open(Path(work_dir.name) / "stderr.txt", "wb")  # noqa: SIM115 (kept for the server's life)
     # Keep the run's history, known users and logs out of the user's own folders.
     environment = {**os.environ, "XDG_DATA_HOME": work_dir.name, "XDG_STATE_HOME": work_dir.name}
@@ -120,7 +140,18 @@ def start_server(loop: str | None, help_text: str, host: str = "127.0.0.1") -> S
     except ServerProblem:
         stop_server(handle)
         raise
+    if profile is not None:
+        handle.pid = listening_pid(port) or _only_child(process.pid)  # the server, not py-spy
     return handle
+
+
+def _only_child(pid: int) -> int | None:
+    """The single child process of ``pid`` (the server py-spy started), if there is exactly one."""
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.Error:
+        return None
+    return children[0].pid if len(children) == 1 else None
 
 
 def _wait_until_listening(handle: ServerHandle) -> None:
@@ -143,6 +174,11 @@ def _wait_until_listening(handle: ServerHandle) -> None:
 def stop_server(handle: ServerHandle) -> None:
     """Stop a server the bench started (SIGTERM, then kill) and delete its temporary folder."""
     process = handle.process
+    if process is not None and handle.pid not in (None, process.pid) and process.poll() is None:
+        with suppress(ProcessLookupError):
+            os.kill(handle.pid, signal.SIGTERM)  # the server under py-spy: py-spy then writes its file
+        with suppress(subprocess.TimeoutExpired):
+            process.wait(STOP_TIMEOUT_SECONDS * 4)
     if process is not None and process.poll() is None:
         if sys.platform == "win32":
             process.terminate()
