@@ -421,7 +421,7 @@ class ChatServer:
         try:
             facts = await asyncio.to_thread(check_image, data)
         except BadImage as reason:
-            logger.info("image refused from %s: %s", sender.name, reason)
+            logger.info("image refused from %s: %s", sender.name, printable(str(reason)))
             sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
             return
         time_ms = self._clock()

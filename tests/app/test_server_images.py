@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from chatlib.app.history import HistoryEntry, ImageFacts
 from chatlib.app.images import MAX_IMAGE_BYTES, render_ascii_art
 from chatlib.app.protocol import Announcement, Error, ErrorCode, FrameType, ImageFrom, Message, SendImage
 from chatlib.app.sample_image import SAMPLE_SIZE, sample_png
+from chatlib.app.server import ChatServer
 from tests.app.conftest import ClientFactory, FrameClient
 from tests.app.image_samples import bomb_png, gif, jpeg, truncated
 
@@ -104,3 +107,17 @@ async def test_an_image_before_entering_a_room_is_unexpected(connect: ClientFact
     lurker = await connect("lurker")
     await lurker.send(SendImage(sample_png()))
     assert await lurker.expect_closed() == [Error(ErrorCode.UNEXPECTED_FRAME, "IMAGE before ENTER_ROOM")]
+
+
+async def test_the_conversation_log_names_the_image_but_not_the_refused_ones(
+    chat_server: ChatServer, connect: ClientFactory, log_dir: Path
+) -> None:
+    alice, bob, _ = await room_of_three(connect)
+    await alice.send(SendImage(gif()))
+    assert isinstance(await alice.next_frame(), Error)
+    await alice.send(SendImage(sample_png()))
+    assert isinstance(await bob.next_frame(), ImageFrom)
+    await chat_server.stop()
+    log = (log_dir / "server.log").read_text(encoding="utf-8")
+    assert log.count("sent an image") == 1
+    assert "[jeux] alice sent an image [image PNG 96×64]" in log
