@@ -11,6 +11,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -157,6 +158,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chatlib.bench: interrupted", file=sys.stderr)
         return 130
+    try:
+        print_report(options, scenario, server, runs)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of the benchmark
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0 if runs and all(run.complete for run in runs) else 1
+
+
+def print_report(
+    options: argparse.Namespace, scenario: Scenario, server: dict[str, object], runs: list[FanoutRun] | list[IdleRun]
+) -> None:
+    """Print the report (text or JSON), and the profile's summary if one was recorded."""
     if options.idle:
         print(idle_json(options.idle, server, runs) if options.json else idle_text(options.idle, server, runs))
     else:
@@ -164,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
     if options.profile and not options.json and options.profile.exists():
         print(f"\nserver profile (py-spy) of run 1: {options.profile}")
         print(summary_text(summarise(options.profile.read_text(encoding="utf-8", errors="replace"))))
-    return 0 if runs and all(run.complete for run in runs) else 1
 
 
 if __name__ == "__main__":

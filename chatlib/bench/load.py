@@ -9,6 +9,7 @@ progress ("leader-in", "ready") and its results ("done", or "failed" with a reas
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import time
 from contextlib import suppress
@@ -454,6 +455,7 @@ def _new_event_loop() -> asyncio.AbstractEventLoop:
 
 def load_process_main(pipe: Pipe, plan: LoadPlan) -> None:
     """Entry point of a load process (multiprocessing target)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the orchestrator's to handle
     raise_open_file_limit()
     try:
         with asyncio.Runner(loop_factory=_new_event_loop) as runner:

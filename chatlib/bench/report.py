@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict
 from statistics import median
 
+from chatlib.bench.load import load_loop_name
 from chatlib.bench.run import FanoutRun, IdleRun, Scenario
 from chatlib.bench.stats import median_of
 
@@ -35,6 +36,7 @@ def fanout_json(scenario: Scenario, server: dict[str, object], runs: list[Fanout
     return json.dumps({
         "benchmark": "fanout",
         "scenario": {**asdict(scenario), "expected_deliveries": scenario.expected_deliveries},
+        "load_loop": load_loop_name(),
         "server": server,
         "complete": bool(runs) and all(run.complete for run in runs),
         "median": fanout_medians(runs),
@@ -88,7 +90,7 @@ def fanout_text(scenario: Scenario, server: dict[str, object], runs: list[Fanout
     lines = [
         f"chatlib fan-out benchmark: {scenario.mode}{window}, N={scenario.clients} clients, "
         f"S={scenario.senders} senders x M={scenario.messages} messages, "
-        f"{scenario.processes} load process{'es' if scenario.processes > 1 else ''}, "
+        f"{scenario.processes} load process{'es' if scenario.processes > 1 else ''} ({load_loop_name()}), "
         f"{len(runs)} run{'s' if len(runs) != 1 else ''} (medians)"
         + (f", plus {scenario.stalled} stalled client(s) that stop reading" if scenario.stalled else ""),
         *_server_lines(server),

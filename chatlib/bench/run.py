@@ -139,6 +139,11 @@ class LoadProcesses:
                 waiting.remove(pipe)
         return [reports[self.pipes.index(pipe)] for pipe in (pipes if pipes is not None else self.pipes)]
 
+    def kill(self) -> None:
+        """End every process at once (the benchmark was interrupted)."""
+        for process in self._processes:
+            process.kill()
+
     def close(self) -> None:
         """Tell every process to close its connections and exit; end any that does not."""
         for pipe in self.pipes:
@@ -185,6 +190,9 @@ def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> Fan
         result.server_peak_rss_mib = max(peaks) / MEBIBYTE if max(peaks) else None
     except RunAborted as abort:
         result.problem = str(abort)
+    except BaseException:  # Ctrl+C: no time for a clean goodbye
+        processes.kill()
+        raise
     finally:
         processes.close()
     return result
@@ -243,6 +251,9 @@ def run_idle(connections: int, process_count: int, server: ServerHandle, deadlin
             result.kib_per_connection = (after - before) / 1024 / connections
     except RunAborted as abort:
         result.problem = str(abort)
+    except BaseException:  # Ctrl+C: no time for a clean goodbye
+        processes.kill()
+        raise
     finally:
         processes.close()
     return result
