@@ -92,6 +92,7 @@ def run_tests(extra_args: list[str]) -> int:
 
 
 def main() -> int:
+    """Parse the command, make sure the course is installed, then run what was asked."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["setup", "lab", "test"],
                         help="setup: install only; lab: open the course; test: run the tests")
