@@ -5,8 +5,9 @@ read with python-dotenv's ``dotenv_values`` and never loaded into ``os.environ``
 file given with ``--config FILE``, else ``./chat.env`` if it exists, else
 ``$XDG_CONFIG_HOME/chat_room/chat.env`` (``~/.config/chat_room/chat.env``) if it exists.
 
-One file may serve both programs: the server uses HOST, PORT, LOG_DIR and VERBOSE, the client
-HOST, PORT, LOG_DIR, PSEUDO and ROOM; each ignores the other's keys and rejects any other key.
+One file may serve both programs: the server uses HOST, PORT, LOG_DIR, VERBOSE, DATA_DIR and
+HISTORY_LENGTH, the client HOST, PORT, LOG_DIR, PSEUDO and ROOM; each ignores the other's keys
+and rejects any other key.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import TypeVar
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
+from chatlib.app.history import DEFAULT_HISTORY_LENGTH
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 CONFIG_FILE_NAME = "chat.env"
 
-SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE"})
+SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HISTORY_LENGTH"})
 CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM"})
 KNOWN_KEYS = SERVER_KEYS | CLIENT_KEYS
 
@@ -38,12 +41,17 @@ FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Where the server listens, where it writes its logs, and how chatty its console is."""
+    """Where the server listens, where it writes its logs, how chatty its console is, and its data.
+
+    ``data_dir`` None means the per-user default (``storage.default_data_dir``).
+    """
 
     host: str
     port: int
     log_dir: Path | None
     verbose: bool
+    data_dir: Path | None = None
+    history_length: int = DEFAULT_HISTORY_LENGTH
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,17 @@ def port_number(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"invalid port {port}: must be between 0 and 65535")
     return port
+
+
+def history_length(text: str) -> int:
+    """Parse how many history entries to replay (0 or more); the argparse ``type`` of ``--history-length``."""
+    try:
+        length = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid history length {text!r}: not a number") from None
+    if length < 0:
+        raise argparse.ArgumentTypeError(f"invalid history length {length}: must be 0 or more")
+    return length
 
 
 def yes_or_no(text: str) -> bool:
@@ -179,6 +198,18 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
     parser.add_argument(
         "-v", "--verbose", action=argparse.BooleanOptionalAction, help="log every frame on the console"
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder for the history and the known users (default ~/.local/share/chat_room)",
+    )
+    parser.add_argument(
+        "--history-length",
+        type=history_length,
+        metavar="N",
+        help=f"messages replayed to someone entering a room (default {DEFAULT_HISTORY_LENGTH})",
+    )
     options = parser.parse_args(argv)
     layers = _Layers(parser, options, SERVER_KEYS)
     return ServerSettings(
@@ -186,6 +217,10 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         port=layers.pick(options.port, "PORT", port_number, DEFAULT_PORT),
         log_dir=layers.pick(options.log_dir, "LOG_DIR", _path, None),
         verbose=layers.pick(options.verbose, "VERBOSE", yes_or_no, False),
+        data_dir=layers.pick(options.data_dir, "DATA_DIR", _path, None),
+        history_length=layers.pick(
+            options.history_length, "HISTORY_LENGTH", history_length, DEFAULT_HISTORY_LENGTH
+        ),
     )
 
 

@@ -518,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
-    data_dir = default_data_dir()
+    data_dir = settings.data_dir or default_data_dir()
     try:
         prepare_data_dir(data_dir)
     except OSError as error:
@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("conversation log: %s", log_dir / "server.log")
     logger.info("history and known users: %s", data_dir)
     try:
-        asyncio.run(run_server(settings.host, settings.port, conversation, data_dir))
+        asyncio.run(run_server(settings.host, settings.port, conversation, data_dir, settings.history_length))
     except OSError as error:
         print(
             f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",

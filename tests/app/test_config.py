@@ -15,6 +15,7 @@ from chatlib.app.config import (
     client_settings,
     server_settings,
 )
+from chatlib.app.history import DEFAULT_HISTORY_LENGTH
 
 
 @pytest.fixture(autouse=True)
@@ -152,9 +153,14 @@ def test_bad_options_exit_2_with_one_line(
     [
         ("PORT=eighty\n", "PORT: invalid port 'eighty': not a number"),
         ("PORT=-1\n", "PORT: invalid port -1: must be between 0 and 65535"),
-        ("HOST=127.0.0.1\nCOLOUR=red\n", "unknown key 'COLOUR' (known keys: HOST, LOG_DIR, PORT, VERBOSE)"),
+        (
+            "HOST=127.0.0.1\nCOLOUR=red\n",
+            "unknown key 'COLOUR' (known keys: DATA_DIR, HISTORY_LENGTH, HOST, LOG_DIR, PORT, VERBOSE)",
+        ),
         ("HOST\n", "HOST has no value (write HOST=...)"),
         ("VERBOSE=maybe\n", "VERBOSE: 'maybe' is not a yes/no value (use true or false)"),
+        ("HISTORY_LENGTH=lots\n", "HISTORY_LENGTH: invalid history length 'lots': not a number"),
+        ("HISTORY_LENGTH=-5\n", "HISTORY_LENGTH: invalid history length -5: must be 0 or more"),
         ("HOST=127.0.0.1\nthis is not a setting\n", "line 2: not KEY=VALUE"),
     ],
 )
@@ -200,3 +206,43 @@ def test_binary_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_client_keys_in_a_shared_file_do_not_bother_the_server(isolated_config_places: Path) -> None:
     write_config(isolated_config_places / "chat.env", "PORT=9999\nPSEUDO=alice\nROOM=python\n")
     assert server_settings([]).port == 9999
+
+
+def test_server_data_settings_default_then_file_then_options(
+    tmp_path: Path, isolated_config_places: Path
+) -> None:
+    defaults = server_settings([])
+    assert (defaults.data_dir, defaults.history_length) == (None, DEFAULT_HISTORY_LENGTH)
+    write_config(isolated_config_places / "chat.env", "DATA_DIR=~/chat_data\nHISTORY_LENGTH=7\n")
+    from_file = server_settings([])
+    assert (from_file.data_dir, from_file.history_length) == (Path.home() / "chat_data", 7)
+    from_options = server_settings(["--data-dir", str(tmp_path / "data"), "--history-length", "0"])
+    assert (from_options.data_dir, from_options.history_length) == (tmp_path / "data", 0)
+
+
+def test_server_data_keys_in_a_shared_file_do_not_bother_the_client(isolated_config_places: Path) -> None:
+    write_config(isolated_config_places / "chat.env", "PORT=9999\nDATA_DIR=/srv/chat\nHISTORY_LENGTH=3\n")
+    assert client_settings([]).port == 9999
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--history-length", "ten"],
+            "chat-server: error: argument --history-length: invalid history length 'ten': not a number",
+        ),
+        (
+            ["--history-length", "-1"],
+            "chat-server: error: argument --history-length: invalid history length -1: must be 0 or more",
+        ),
+        (["--data-dir"], "chat-server: error: argument --data-dir: expected one argument"),
+    ],
+)
+def test_bad_server_data_options_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        server_settings(argv)
+    assert stopped.value.code == 2
+    assert error_line(capsys) == message
