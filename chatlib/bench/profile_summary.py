@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _LINE_NUMBER = re.compile(r":\d+\)$")
+# Threads blocked on a queue or a lock that py-spy still counts as active: left out entirely.
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)", "Event.wait (threading.py)")
 # Frames on nearly every stack (the interpreter, the event loop): left out of the inclusive list.
 SCAFFOLDING = (
     "<frozen runpy>", "asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py", "threading.py",
@@ -29,6 +31,7 @@ class ProfileSummary:
     """Sample counts per function: self (leaf of the stack) and inclusive (anywhere on it)."""
 
     samples: int
+    idle_samples: int
     self_samples: Counter[str]
     inclusive_samples: Counter[str]
 
@@ -42,24 +45,27 @@ def summarise(collapsed_stacks: str) -> ProfileSummary:
     """Count the samples of each function in py-spy's raw output (line numbers merged)."""
     self_samples: Counter[str] = Counter()
     inclusive_samples: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in collapsed_stacks.splitlines():
         stack, _, count_text = line.rstrip().rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
         samples = int(count_text)
-        total += samples
         functions = [_LINE_NUMBER.sub(")", frame) for frame in stack.split(";")]
+        if functions[-1] in IDLE_LEAVES:
+            idle += samples
+            continue
+        total += samples
         self_samples[functions[-1]] += samples
         for function in set(functions):
             if not any(part in function for part in SCAFFOLDING):
                 inclusive_samples[function] += samples
-    return ProfileSummary(total, self_samples, inclusive_samples)
+    return ProfileSummary(total, idle, self_samples, inclusive_samples)
 
 
 def summary_text(summary: ProfileSummary, top: int = 15) -> str:
     """The two top lists as aligned text."""
-    lines = [f"{summary.samples} samples"]
+    lines = [f"{summary.samples} samples ({summary.idle_samples} of idle threads left out)"]
     for kind in ("self", "inclusive"):
         lines.append(f"top {top} by {kind} time:")
         lines += [f"  {percent:5.1f} %  {name}" for percent, name in summary.top(kind, top)]

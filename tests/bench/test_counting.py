@@ -74,3 +74,17 @@ def test_watched_senders_are_released_once_per_message_seen() -> None:
     feed_in_chunks(counter, stream, 100)
     assert released == {1: 10, 2: 10}
     assert counter.delivered == 30
+
+
+def test_profile_summary_counts_self_and_inclusive_time_and_drops_idle_threads() -> None:
+    from chatlib.bench.profile_summary import summarise
+
+    raw = (
+        "main (server.py:1);relay (server.py:5);log (logging.py:9) 6\n"
+        "main (server.py:1);relay (server.py:7) 3\n"
+        "Thread.run (threading.py:982);_worker (concurrent/futures/thread.py:81) 50\n"
+    )
+    summary = summarise(raw)
+    assert (summary.samples, summary.idle_samples) == (9, 50)
+    assert summary.top("self", 2) == [(100 * 6 / 9, "log (logging.py)"), (100 * 3 / 9, "relay (server.py)")]
+    assert summary.inclusive_samples["relay (server.py)"] == 9
