@@ -1,0 +1,119 @@
+"""What a check found: one result per scenario, the whole report, and how they are printed."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+
+STRICT_ENVIRONMENT_VARIABLE = "CHATLIB_CHECKS_STRICT"
+MAX_SHOWN_CHARACTERS = 600
+
+
+class Status(enum.Enum):
+    """How one scenario ended, with the word the report shows for it."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NOT_IMPLEMENTED = "not implemented yet"
+    NOT_GIVEN = "not checked"
+
+
+class Mismatch(Exception):
+    """Raised by a scenario when the implementation did not do what was expected.
+
+    `sent` says what the check did, `expected` what should have come back (byte for byte,
+    as a repr) and `arrived` what actually came, so the student sees all three.
+    """
+
+    def __init__(self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "") -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.sent = sent
+        self.expected = expected
+        self.arrived = arrived
+
+    def details(self) -> list[str]:
+        """The report lines under the scenario's name."""
+        lines = [self.problem]
+        for label, text in (("sent", self.sent), ("expected", self.expected), ("arrived", self.arrived)):
+            if text:
+                lines.append(f"{label + ':':9} {shorten(text)}")
+        return lines
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
+    """`text`, cut in the middle if it is too long to read in a report."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]} [... {len(text) - limit} characters ...] {text[-half:]}"
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """The outcome of one scenario: its status and the lines explaining it."""
+
+    name: str
+    status: Status
+    details: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        """The scenario as the report prints it: a status word, the name, then indented details."""
+        lines = [f"  {self.status.value:<19} {self.name}"]
+        if self.status is Status.NOT_GIVEN:
+            return f"{lines[0]} ({', '.join(self.details)})"
+        lines.extend(f"  {'':<19}   {line}" for line in self.details)
+        return "\n".join(lines)
+
+
+@dataclass
+class CheckReport:
+    """Every scenario's result for one step; `passed` is False as soon as one of them failed."""
+
+    step: str
+    title: str
+    results: list[ScenarioResult] = field(default_factory=list)
+
+    def count(self, status: Status) -> int:
+        """How many scenarios ended with `status`."""
+        return sum(result.status is status for result in self.results)
+
+    @property
+    def passed(self) -> bool:
+        """True when no scenario failed (scenarios not implemented yet or not given do not fail)."""
+        return self.count(Status.FAIL) == 0
+
+    @property
+    def failures(self) -> list[ScenarioResult]:
+        """The scenarios that failed."""
+        return [result for result in self.results if result.status is Status.FAIL]
+
+    def summary(self) -> str:
+        """One line: the step and how many scenarios ended each way."""
+        counts = [f"{self.count(Status.PASS)} passed", f"{self.count(Status.FAIL)} failed"]
+        if waiting := self.count(Status.NOT_IMPLEMENTED):
+            counts.append(f"{waiting} not implemented yet")
+        if not_given := self.count(Status.NOT_GIVEN):
+            counts.append(f"{not_given} not checked")
+        return f"Checks for {self.step} ({self.title}): {', '.join(counts)}"
+
+    def text(self) -> str:
+        """The whole report: the summary line, then each scenario."""
+        return "\n".join([self.summary(), *(result.text() for result in self.results)])
+
+    def __repr__(self) -> str:
+        return f"<CheckReport {self.summary()}>"
+
+
+class CheckFailed(AssertionError):
+    """Raised in strict mode when a scenario failed; its message is the whole report."""
+
+    def __init__(self, report: CheckReport) -> None:
+        super().__init__(report.text())
+        self.report = report
+
+
+def strict_from_environment() -> bool:
+    """Whether CHATLIB_CHECKS_STRICT asks for strict mode (1, true, yes or on)."""
+    return os.environ.get(STRICT_ENVIRONMENT_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,77 @@
+"""Steps and their scenarios, and how one scenario is run and turned into a result."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatlib.checks.report import Mismatch, ScenarioResult, Status
+from chatlib.checks.sandbox import run_isolated
+
+Implementation = dict[str, Any]
+"""What the student gave, by keyword: e.g. {"server": start_server, "client": run_client}."""
+
+SCENARIO_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One thing to try on an implementation; `run` raises Mismatch when it goes wrong."""
+
+    name: str
+    needs: tuple[str, ...]
+    run: Callable[[Implementation], Awaitable[None]]
+    timeout: float = SCENARIO_TIMEOUT
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the course: the keywords it takes, the names to look for in a file, its scenarios."""
+
+    name: str
+    title: str
+    names: dict[str, tuple[str, ...]]
+    scenarios: list[Scenario] = field(default_factory=list)
+    adapt: Callable[[Implementation], Implementation] = lambda implementation: implementation
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called `name`; KeyError if this step has none."""
+        for scenario in self.scenarios:
+            if scenario.name == name:
+                return scenario
+        raise KeyError(f"{self.name} has no scenario {name!r}")
+
+
+async def run_scenario(scenario: Scenario, given: Implementation, skeletons: set[str]) -> ScenarioResult:
+    """Run one scenario on `given` and say how it went; never raises (but lets Ctrl+C through)."""
+    missing = [keyword for keyword in scenario.needs if given.get(keyword) is None]
+    if missing:
+        return ScenarioResult(scenario.name, Status.NOT_GIVEN, (f"needs {', '.join(missing)}=...",))
+    waiting = [keyword for keyword in scenario.needs if keyword in skeletons]
+    if waiting:
+        return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, (f"{', '.join(waiting)}: still a skeleton",))
+    try:
+        await run_isolated(lambda: scenario.run(given), scenario.timeout)
+    except NotImplementedError:
+        return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, ("raised NotImplementedError",))
+    except Mismatch as mismatch:
+        return ScenarioResult(scenario.name, Status.FAIL, tuple(mismatch.details()))
+    except TimeoutError:
+        return ScenarioResult(
+            scenario.name, Status.FAIL, (f"did not finish within {scenario.timeout:g} s (is something stuck?)",)
+        )
+    except Exception as error:
+        return ScenarioResult(scenario.name, Status.FAIL, unexpected_error(error))
+    return ScenarioResult(scenario.name, Status.PASS)
+
+
+def unexpected_error(error: BaseException) -> tuple[str, ...]:
+    """Report lines for an exception the implementation raised: what, and the line it came from."""
+    lines = [f"raised {type(error).__name__}: {error}"]
+    frames = traceback.extract_tb(error.__traceback__)
+    if frames:
+        last = frames[-1]
+        lines.append(f"at {last.filename}, line {last.lineno}, in {last.name}: {last.line or ''}".rstrip(": "))
+    return tuple(lines)
