@@ -2,8 +2,8 @@
 
 The orchestrator (``run.py``) starts one or more of these with multiprocessing, so that the
 clients do not share a CPU core's worth of Python with the server or with each other. Each
-process follows the orchestrator's commands ("join", "go", "close") and answers with its
-progress ("leader-in", "ready") and its results ("done", or "failed" with a reason).
+process follows the orchestrator's commands ("join", "sync", "go", "close") and answers with its
+progress ("leader-in", "joined", "ready") and its results ("done", or "failed" with a reason).
 """
 
 from __future__ import annotations
@@ -195,9 +195,11 @@ async def wait_until_done(clients: list[BenchClient], tasks: list[asyncio.Task[N
     return failed[0] if failed else "the deadline was reached before every message arrived"
 
 
-async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
-    """Join, synchronise, then send and count; report the results on the pipe."""
-    commands = Commands(pipe, plan.deadline)
+async def join_room(pipe: Pipe, commands: Commands, plan: LoadPlan) -> tuple[list[BenchClient], list[BenchClient]]:
+    """Bring this process's clients into the room: the leader first, the rest on "join".
+
+    Returns the counted clients and the stalled ones.
+    """
     clients: list[BenchClient] = []
     if plan.leader:
         leader = await connect(plan, plan.clients[0])
@@ -209,7 +211,15 @@ async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
     clients += await connect_all(plan, others, lambda client: enter_room(plan, client))
     stalled_indices = tuple(range(plan.total_clients, plan.total_clients + plan.stalled))
     stalled = await connect_all(plan, stalled_indices, lambda client: enter_room(plan, client))
-    senders = assign_roles(plan, clients)
+    return clients, stalled
+
+
+async def synchronise(plan: LoadPlan, clients: list[BenchClient], stalled: list[BenchClient]) -> None:
+    """Switch every client to counting at the same point of its stream: the leader's sync line.
+
+    The leader says it once it has seen everyone arrive, so in every stream all the arrival
+    announcements come before it and only benchmark messages after it.
+    """
     if plan.leader:
         await _wait_for(clients[0].everyone_in, clients[0], plan.deadline, "every client's arrival")
         clients[0].start_counting()
@@ -219,8 +229,10 @@ async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
     for client in stalled:
         assert client.transport is not None
         client.transport.pause_reading()  # from now on the server's data piles up for this one
-    pipe.send(("ready", None))
-    await commands.expect("go")
+
+
+async def measure(plan: LoadPlan, clients: list[BenchClient], senders: list[BenchClient]) -> LoadResult:
+    """Send every message and wait for every delivery (or the deadline); return the figures."""
     cpu_start, wall_start = time.process_time(), time.monotonic()
     first_send_ns = now_ns()
     send = flood if plan.mode == "flood" else send_windowed
@@ -228,19 +240,32 @@ async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
     problem = await wait_until_done(clients, tasks, plan.deadline)
     for task in tasks:
         task.cancel()
-    result = LoadResult(
-        delivered=sum(client.counter.delivered for client in clients if client.counter),
+    counters = [client.counter for client in clients if client.counter is not None]
+    return LoadResult(
+        delivered=sum(counter.delivered for counter in counters),
         expected=sum(client.expected for client in clients),
         receivers_short=sum(1 for client in clients if not client.complete.is_set()),
         first_send_ns=first_send_ns,
         last_delivery_ns=max((client.completed_ns for client in clients), default=0) or now_ns(),
-        latencies_ns=[latency for client in clients if client.counter for latency in client.counter.latencies_ns],
+        latencies_ns=[latency for counter in counters for latency in counter.latencies_ns],
         cpu_seconds=time.process_time() - cpu_start,
         wall_seconds=time.monotonic() - wall_start,
-        other_frames=sum(client.counter.other_frames for client in clients if client.counter),
+        other_frames=sum(counter.other_frames for counter in counters),
         problem=problem,
     )
-    pipe.send(("done", result))
+
+
+async def run_fanout(pipe: Pipe, plan: LoadPlan) -> None:
+    """Join, synchronise, then send and count, each step on the orchestrator's command."""
+    commands = Commands(pipe, plan.deadline)
+    clients, stalled = await join_room(pipe, commands, plan)
+    senders = assign_roles(plan, clients)
+    pipe.send(("joined", None))
+    await commands.expect("sync")  # every process has its roles set before anyone may start counting
+    await synchronise(plan, clients, stalled)
+    pipe.send(("ready", None))
+    await commands.expect("go")
+    pipe.send(("done", await measure(plan, clients, senders)))
     await commands.expect("close")
     for client in clients + stalled:
         if client.transport is not None:

@@ -178,6 +178,8 @@ def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> Fan
         with MemoryWatch(server.pid) as memory:
             processes.collect("leader-in", processes.pipes[:1])
             processes.tell("join")
+            processes.collect("joined")
+            processes.tell("sync")
             processes.collect("ready")
             cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
             processes.tell("go")
