@@ -39,6 +39,7 @@ def count(low: int, high: int) -> type[int]:
     """An argparse type for a whole number between ``low`` and ``high``."""
 
     def parse(text: str) -> int:
+        """The number in ``text``, or an argparse error saying what is wrong with it."""
         try:
             value = int(text)
         except ValueError:

@@ -115,6 +115,7 @@ class BenchClient(asyncio.Protocol):
             self.send(PONG)
 
     def _fail(self, reason: str) -> None:
+        """Record why this client stopped (unless it had already finished) and close it."""
         if not self.failed.is_set() and not (self.counter is not None and self.complete.is_set()):
             self.failure = reason
             self.failed.set()

@@ -100,6 +100,7 @@ async def connect_all(
     gate = asyncio.Semaphore(plan.connect_concurrency)
 
     async def one(index: int) -> BenchClient:
+        """Connect one client and take it through ``step``, once the gate lets it in."""
         async with gate:
             client = await connect(plan, index)
             if step is not None:

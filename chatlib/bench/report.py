@@ -62,6 +62,7 @@ def _number(value: float | None, unit: str = "", digits: int = 1) -> str:
 
 
 def _server_lines(server: dict[str, object]) -> list[str]:
+    """The report's lines about the server: where, who started it, and how it was configured."""
     origin = "started by the bench" if server["started_by_bench"] else "a running server (--target)"
     return [
         f"server              {server['address']}, {origin}, pid {server['pid'] or 'unknown'}",

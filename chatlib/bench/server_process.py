@@ -268,16 +268,19 @@ class MemoryWatch:
         self._thread = threading.Thread(target=self._watch, name="memory-watch", daemon=True)
 
     def __enter__(self) -> MemoryWatch:
+        """Start sampling (if the server's process is known)."""
         if self._pid is not None:
             self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop sampling; ``peak`` holds the highest RSS seen."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
 
     def _watch(self) -> None:
+        """The sampling thread: read the RSS every few milliseconds until told to stop."""
         while not self._stop.is_set():
             rss = rss_bytes(self._pid)
             if rss is None:

@@ -25,6 +25,7 @@ def bench(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 def bench_json(*arguments: str) -> dict[str, Any]:
+    """Run the benchmark with --json, check it succeeded, and return the parsed report."""
     finished = bench("--json", *arguments)
     assert finished.returncode == 0, finished.stderr
     return json.loads(finished.stdout)

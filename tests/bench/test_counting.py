@@ -18,10 +18,12 @@ def message(sender: int, sequence: int, sent_ns: int = SENT_NS) -> bytes:
 
 
 def fixed_clock() -> int:
+    """The receive time of every read in these tests."""
     return RECEIVED_NS
 
 
 def feed_in_chunks(counter: DeliveryCounter, stream: bytes, chunk: int) -> list[object]:
+    """Feed ``stream`` as reads of ``chunk`` bytes; return the non-benchmark frames seen."""
     others: list[object] = []
     for start in range(0, len(stream), chunk):
         others += counter.feed(stream[start : start + chunk])
