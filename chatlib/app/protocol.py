@@ -42,6 +42,7 @@ class ErrorCode(IntEnum):
     TIMEOUT = 10
     BAD_IMAGE = 11
     BAD_TOKEN = 12
+    TOO_SLOW = 13
 
 
 class ProtocolError(ValueError):
@@ -240,7 +241,6 @@ MAX_PAYLOAD: dict[FrameType, int] = {
     FrameType.PING: 0,
 }
 MAX_FRAME_BYTES = 6 + max(MAX_PAYLOAD.values())
-
 
 
 # --- Encoding ----------------------------------------------------------------------------------

@@ -28,8 +28,10 @@ from chatlib.app.colors import pick_color
 from chatlib.app.config import server_settings
 from chatlib.app.history import DEFAULT_HISTORY_LENGTH, ChatHistory, HistoryEntry, history_payload
 from chatlib.app.images import BadImage, check_image
+from chatlib.app.limits import IMAGE_COST, ServerLimits
 from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
 from chatlib.app.names import BadName, clean_name, name_key
+from chatlib.app.outbox import Outbox
 from chatlib.app.protocol import (
     MAX_PSEUDO_LENGTH,
     MAX_REASON_BYTES,
@@ -46,6 +48,7 @@ from chatlib.app.protocol import (
     History,
     ImageFrom,
     Message,
+    Ping,
     Pong,
     ProtocolError,
     RoomEntered,
@@ -55,6 +58,7 @@ from chatlib.app.protocol import (
     Welcome,
     encode,
 )
+from chatlib.app.ratelimit import FloodGuard, Flooding
 from chatlib.app.rooms import Room, RoomRegistry
 from chatlib.app.storage import JsonLinesFile, default_data_dir, prepare_data_dir, read_json_lines
 from chatlib.app.terminal_text import printable
@@ -65,7 +69,6 @@ logger = logging.getLogger(__name__)
 READ_SIZE = 64 * 1024
 DEFAULT_ROOMS = ("general",)
 SHUTDOWN_REASON = "server shutting down"
-SHUTDOWN_GRACE_SECONDS = 2.0
 DEFAULT_FLUSH_INTERVAL = 0.5  # seconds between two writes of the history and users files
 HISTORY_FILE = "history.jsonl"
 USERS_FILE = "users.jsonl"
@@ -78,9 +81,15 @@ def now_ms() -> int:
 
 @dataclass(eq=False)
 class Connection:
-    """One connected client: its writer, its outgoing frames, and what the server knows about it."""
+    """One connected client: its outgoing frames, how lively it is, and what the server knows about it.
+
+    ``outbox.send`` queues an encoded frame without waiting (see outbox.py): a message is
+    encoded once and queued for every recipient, and each gets one write per loop turn.
+    """
 
     writer: asyncio.StreamWriter
+    outbox: Outbox
+    ip: str
     address: str
     pseudo: str | None = None
     user_id: str = ""
@@ -89,34 +98,15 @@ class Connection:
     user: KnownUser | None = None
     returning: bool = False  # a known user back: their next room hears "est de retour"
     connected_at: float = field(default_factory=time.monotonic)
+    last_heard: float = field(default_factory=time.monotonic)  # when it last sent anything
+    pinged_at: float | None = None  # when the server sent a PING still unanswered
+    flood_guard: FloodGuard | None = None
     leaving: bool = False
-    outgoing: list[bytes] = field(default_factory=list)
-
-    def send(self, data: bytes) -> None:
-        """Queue already-encoded frames for this client, without waiting: the relay's hot path.
-
-        A message is encoded once and queued for every recipient. Everything queued for a client
-        during one turn of the event loop goes out in a single write (one system call instead of
-        one per message). Bounded per-client queues will check their limit here.
-        """
-        if not self.outgoing:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self.outgoing.append(data)
-
-    def flush(self) -> None:
-        """Hand everything queued to the socket's transport, which sends it in the background."""
-        if self.outgoing and not self.writer.is_closing():
-            self.writer.write(b"".join(self.outgoing))
-        self.outgoing.clear()
-
-    def close(self) -> None:
-        """Send what is queued, then close the connection."""
-        self.flush()
-        self.writer.close()
+    departed: bool = False
 
     def send_frame(self, frame: Frame) -> None:
         """Encode and queue one frame for this client alone."""
-        self.send(encode(frame))
+        self.outbox.send(encode(frame))
 
     @property
     def name(self) -> str:
@@ -137,6 +127,9 @@ class ChatServer:
     With a ``data_dir``, the known users and every room's history are kept in two JSON Lines
     files there, loaded by ``start`` and appended to every ``flush_interval`` seconds and at
     ``stop``; without one they live as long as the server object.
+
+    ``limits`` bound what any one client can cost the others: its unread output, its silence,
+    its message rate, the number of connections (see limits.py and docs/ROBUSTNESS.md).
     """
 
     def __init__(
@@ -149,7 +142,9 @@ class ChatServer:
         permanent_rooms: Iterable[str] = DEFAULT_ROOMS,
         clock: Callable[[], int] = now_ms,
         choose_color: Callable[[Sequence[str]], str] = random.choice,
+        limits: ServerLimits | None = None,
     ) -> None:
+        self.limits = limits or ServerLimits()
         self._conversation = conversation or _silent_logger()
         self._clock = clock
         self._choose_color = choose_color
@@ -162,6 +157,8 @@ class ChatServer:
         self._saver: asyncio.Task[None] | None = None
         self._stop_saving = asyncio.Event()
         self._connections: set[Connection] = set()
+        self._per_ip: dict[str, int] = {}
+        self._watcher: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._stopped = asyncio.Event()
@@ -174,6 +171,7 @@ class ChatServer:
         if self.data_dir is not None:
             await self._load(self.data_dir)
         self._server = await asyncio.start_server(self._serve_client, host, port)
+        self._watcher = asyncio.create_task(self._watch_silences(), name="watch silent clients")
         if self.data_dir is not None:
             self._saver = asyncio.create_task(self._keep_saving(), name="save history and users")
         bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
@@ -216,16 +214,18 @@ class ChatServer:
         if self._server is None or self._stopped.is_set():
             return
         self._server.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        grace = self.limits.shutdown_grace
         closing = encode(Closing(_truncate(reason, MAX_REASON_BYTES)))
         for connection in list(self._connections):
-            connection.send(closing)
-            connection.close()
+            connection.outbox.close(closing, grace)  # what is queued, then CLOSING; aborted after grace
         if self._handlers:
-            _, stuck = await asyncio.wait(self._handlers, timeout=SHUTDOWN_GRACE_SECONDS)
+            _, stuck = await asyncio.wait(self._handlers, timeout=grace + 0.5)
             for connection in list(self._connections):
-                connection.writer.transport.abort()  # a client that does not read holds us no longer
+                connection.outbox.abort()  # a client that does not read holds us no longer
             if stuck:
-                await asyncio.wait(stuck, timeout=SHUTDOWN_GRACE_SECONDS)
+                await asyncio.wait(stuck, timeout=grace)
         await self._server.wait_closed()
         if self._saver is not None:
             self._stop_saving.set()
@@ -250,30 +250,84 @@ class ChatServer:
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Serve one client from its connection to its departure, whatever the reason."""
         peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
-        connection = Connection(writer, f"{peer[0]}:{peer[1]}")
+        ip, address = str(peer[0]), f"{peer[0]}:{peer[1]}"
+        limits = self.limits
+        if len(self._connections) >= limits.max_connections:
+            self._turn_away(writer, address, f"the server is full ({limits.max_connections} connections)")
+            return
+        if self._per_ip.get(ip, 0) >= limits.max_connections_per_ip:
+            reason = f"too many connections from {ip} (at most {limits.max_connections_per_ip})"
+            self._turn_away(writer, address, reason)
+            return
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def overflow(reason: str) -> None:
+            self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
+
+        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow)
+        connection = Connection(writer, outbox, ip, address)
+        if limits.rate_limit is not None:
+            connection.flood_guard = FloodGuard(limits.rate_limit)
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
         self._connections.add(connection)
-        logger.info("connection from %s", connection.address)
+        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        logger.info("connection from %s", address)
         try:
             await self._read_frames(reader, connection)
         except ProtocolError as error:
             logger.warning("protocol error from %s: %s", connection.name, printable(error.message))
             connection.send_frame(Error(error.code, _truncate(error.message, MAX_REASON_BYTES)))
+        except Flooding as flooding:
+            logger.warning("%s dropped for flooding: %s", connection.name, flooding)
+            connection.send_frame(Error(ErrorCode.RATE_LIMITED, f"too many messages: {flooding}"))
         except ConnectionError as error:
             logger.info("connection lost with %s: %s", connection.name, error)
         except Exception:
             logger.exception("unexpected error while serving %s; dropping that client", connection.name)
         finally:
             self._depart(connection)
-            connection.close()
-            with suppress(OSError):
-                await writer.wait_closed()
+            outbox.close(grace=limits.close_grace)
+            with suppress(OSError, TimeoutError):
+                async with asyncio.timeout(limits.close_grace + 1.0):  # outbox.close aborts by then
+                    await writer.wait_closed()
             self._handlers.discard(task)
+
+    def _turn_away(self, writer: asyncio.StreamWriter, address: str, reason: str) -> None:
+        """Refuse a connection over the limits: ERROR SERVER_FULL, then close (abort if unread)."""
+        logger.warning("connection from %s refused: %s", address, reason)
+        writer.write(encode(Error(ErrorCode.SERVER_FULL, reason)))
+        writer.close()
+        asyncio.get_running_loop().call_later(self.limits.close_grace, writer.transport.abort)
+
+    def _drop(self, connection: Connection, code: ErrorCode, reason: str) -> None:
+        """Disconnect a client that broke a limit (it may still read the ERROR); the others carry on."""
+        if connection.departed:
+            return
+        logger.warning("dropping %s: %s", connection.name, reason)
+        connection.leaving = True
+        self._depart(connection)
+        connection.outbox.close(encode(Error(code, reason)), self.limits.close_grace)
+
+    async def _watch_silences(self) -> None:
+        """One task for all connections: close unfinished hellos, PING the silent, drop the unanswered."""
+        limits = self.limits
+        ping = encode(Ping())
+        while True:
+            await asyncio.sleep(limits.watch_interval())
+            now = time.monotonic()
+            for connection in list(self._connections):
+                if connection.pseudo is None and now - connection.connected_at > limits.hello_timeout:
+                    self._drop(connection, ErrorCode.TIMEOUT, f"no HELLO accepted within {limits.hello_timeout:g} s")
+                elif connection.pinged_at is not None:
+                    if now - connection.pinged_at > limits.pong_timeout:
+                        self._drop(connection, ErrorCode.TIMEOUT, f"no answer to PING within {limits.pong_timeout:g} s")
+                elif now - connection.last_heard > limits.idle_timeout:
+                    connection.pinged_at = now
+                    connection.outbox.send(ping)
 
     async def _read_frames(self, reader: asyncio.StreamReader, connection: Connection) -> None:
         """Read, decode and handle frames until the client leaves; a ProtocolError ends it too."""
@@ -282,6 +336,8 @@ class ChatServer:
             data = await reader.read(READ_SIZE)
             if not data:
                 return
+            connection.last_heard = time.monotonic()
+            connection.pinged_at = None  # anything at all proves the client is there
             try:
                 frames = decoder.feed(data)
             except ProtocolError as error:
@@ -290,10 +346,21 @@ class ChatServer:
             await self._handle_all(connection, frames)
 
     async def _handle_all(self, connection: Connection, frames: Iterable[Frame]) -> None:
-        """Handle frames in order; an image waits for its check before the next frame is handled."""
+        """Handle frames in order; an image waits for its check before the next frame is handled.
+
+        With a rate limit, a SAY or IMAGE over it waits for its token (this client's reading
+        stops meanwhile); Flooding ends the connection once a flood goes on.
+        """
+        guard = connection.flood_guard
         for frame in frames:
             if connection.leaving:
                 return
+            if guard is not None and isinstance(frame, (Say, SendImage)):
+                wait = guard.delay(IMAGE_COST if isinstance(frame, SendImage) else 1)
+                if wait:
+                    await asyncio.sleep(wait)
+                    if connection.leaving:
+                        return
             if isinstance(frame, SendImage):
                 await self._share_image(connection, frame.data)
             else:
@@ -315,7 +382,7 @@ class ChatServer:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "ENTER_ROOM before HELLO")
                 self._enter(connection, room_name)
             case Pong():
-                pass  # liveness checks come with the server's hardening
+                pass  # reading it already marked the client alive (see _read_frames)
             case Bye():
                 connection.leaving = True
             case _:
@@ -401,7 +468,7 @@ class ChatServer:
         data = encode(message)
         for member in room.members:
             if member is not sender:
-                member.send(data)
+                member.outbox.send(data)
         self.history.record(
             room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text)
         )
@@ -428,7 +495,7 @@ class ChatServer:
         frame = encode(ImageFrom(time_ms, sender.pseudo, sender.color, data))
         for member in room.members:
             if member is not sender:
-                member.send(frame)
+                member.outbox.send(frame)
         entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
         self.history.record(room.name, entry)
         logger.info(
@@ -442,7 +509,7 @@ class ChatServer:
         data = encode(announcement)
         for member in room.members:
             if member is not besides:
-                member.send(data)
+                member.outbox.send(data)
         self.history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
 
     def _leave_room(self, connection: Connection, room: Room[Connection]) -> None:
@@ -454,8 +521,14 @@ class ChatServer:
         self._conversation.info("[%s] %s left the room", room.name, connection.pseudo)
 
     def _depart(self, connection: Connection) -> None:
-        """Forget a client that is going away, whatever the reason, and tell its room."""
+        """Forget a client that is going away, whatever the reason, and tell its room (once)."""
+        if connection.departed:
+            return
+        connection.departed = True
         self._connections.discard(connection)
+        remaining = self._per_ip.pop(connection.ip, 1) - 1
+        if remaining:
+            self._per_ip[connection.ip] = remaining
         if connection.room is not None:
             self._leave_room(connection, connection.room)
         if connection.user is not None:
@@ -488,20 +561,36 @@ def _silent_logger() -> logging.Logger:
 # --- The chat-server command -------------------------------------------------------------------
 
 
+def allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit towards ``wanted`` (one per connection), if the system lets us."""
+    try:
+        import resource
+    except ImportError:  # Windows has no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 async def run_server(
     host: str,
     port: int,
     conversation: logging.Logger,
     data_dir: Path | None = None,
     history_length: int = DEFAULT_HISTORY_LENGTH,
+    limits: ServerLimits | None = None,
 ) -> None:
     """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save."""
+    limits = limits or ServerLimits()
+    allow_open_files(limits.max_connections + 64)
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):  # Windows: Ctrl+C still arrives as KeyboardInterrupt
             loop.add_signal_handler(signal_number, stop_requested.set)
-    server = ChatServer(conversation, data_dir=data_dir, history_length=history_length)
+    server = ChatServer(conversation, data_dir=data_dir, history_length=history_length, limits=limits)
     bound_host, bound_port = await server.start(host, port)
     logger.info("chat server listening on %s:%d (Ctrl+C to stop)", bound_host, bound_port)
     try:

@@ -46,7 +46,10 @@ def test_pick_color_ignores_colors_outside_the_palette() -> None:
     assert pick_color(["#123456"], min, palette=["#000001"]) == "#000001"
 
 
-@pytest.mark.parametrize(("raw", "clean"), [("bob", "bob"), ("  Zoé  ", "Zoé"), ("a b", "a b"), ("🙂", "🙂")])
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [("bob", "bob"), ("  Zoé  ", "Zoé"), ("a b", "a b"), ("l'a-b", "l'a-b"), ("x_1.2", "x_1.2"), ("Zoe\u0301", "Zoé")],
+)
 def test_clean_name_trims_and_accepts(raw: str, clean: str) -> None:
     assert clean_name(raw, 5, "pseudo") == clean
 
@@ -60,6 +63,9 @@ def test_clean_name_trims_and_accepts(raw: str, clean: str) -> None:
         ("a\x00b", "the pseudo holds control or invisible characters"),
         ("a\u200bb", "the pseudo holds control or invisible characters"),
         ("a\x9bb", "the pseudo holds control or invisible characters"),
+        ("a  b", "the pseudo has two spaces in a row"),
+        ("🙂", "the pseudo may hold only letters, digits, spaces and _ - . ' \\(not '🙂'\\)"),
+        ("a<b>", "the pseudo may hold only letters, digits, spaces and _ - . ' \\(not '<'\\)"),
     ],
 )
 def test_clean_name_refuses(raw: str, message: str) -> None:
@@ -70,6 +76,7 @@ def test_clean_name_refuses(raw: str, message: str) -> None:
 def test_name_key_ignores_case() -> None:
     assert name_key("Bob") == name_key("BOB") == name_key("bob")
     assert name_key("Straße") == name_key("STRASSE")
+    assert name_key("Ｂｏｂ") == name_key("bob")
 
 
 def test_rooms_are_created_found_ignoring_case_and_removed_when_empty() -> None:

@@ -1,0 +1,141 @@
+"""One client's outgoing frames: one write per event-loop turn, and a bounded backlog for slow readers.
+
+Broadcasting must never wait for the slowest reader. ``send`` only appends an already-encoded
+frame to a list (no await, no system call); at the end of the loop turn everything queued goes
+to the socket in a single write. While the client reads fast enough, the transport sends it at
+once. When the client falls behind and the transport's own buffer passes its high-water mark
+(64 KiB), further batches wait in a backlog that a small drain task feeds to the transport as
+the client catches up. The backlog is bounded in bytes and in frames: a client that stops
+reading goes over the bound and is dropped (``on_overflow``), so the server's memory stays
+bounded whatever one client does, and nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
+
+
+class Outbox:
+    """The frames waiting to go to one client, sent in one write per loop turn, within bounds."""
+
+    __slots__ = (
+        "_writer",
+        "_transport",
+        "_loop",
+        "_max_bytes",
+        "_max_frames",
+        "_on_overflow",
+        "_turn",
+        "_backlog",
+        "_backlog_bytes",
+        "_backlog_frames",
+        "_drainer",
+        "_high_water",
+        "closed",
+    )
+
+    def __init__(
+        self,
+        writer: asyncio.StreamWriter,
+        max_bytes: int,
+        max_frames: int,
+        on_overflow: Callable[[str], None],
+    ) -> None:
+        self._writer = writer
+        self._transport = writer.transport
+        self._loop = asyncio.get_running_loop()
+        self._max_bytes = max_bytes
+        self._max_frames = max_frames
+        self._on_overflow = on_overflow
+        self._turn: list[bytes] = []  # frames queued during this loop turn
+        self._backlog: deque[tuple[bytes, int]] = deque()  # (batch, its frame count) not sent yet
+        self._backlog_bytes = 0
+        self._backlog_frames = 0
+        self._drainer: asyncio.Task[None] | None = None
+        self._high_water = self._transport.get_write_buffer_limits()[1]
+        self.closed = False
+
+    @property
+    def queued_bytes(self) -> int:
+        """Bytes accepted for this client and not yet handed to the kernel."""
+        return self._transport.get_write_buffer_size() + self._backlog_bytes + sum(map(len, self._turn))
+
+    def send(self, data: bytes) -> None:
+        """Queue one encoded frame, without waiting: the relay's hot path (no I/O here)."""
+        if not self._turn:
+            self._loop.call_soon(self.flush)
+        self._turn.append(data)
+
+    def flush(self) -> None:
+        """Hand this turn's frames to the transport in one write, or to the backlog if it is full."""
+        frames = self._turn
+        if not frames:
+            return
+        self._turn = []
+        if self.closed or self._transport.is_closing():
+            return
+        batch = frames[0] if len(frames) == 1 else b"".join(frames)
+        if not self._backlog and self._transport.get_write_buffer_size() < self._high_water:
+            self._transport.write(batch)
+            return
+        self._backlog.append((batch, len(frames)))
+        self._backlog_bytes += len(batch)
+        self._backlog_frames += len(frames)
+        if self._backlog_bytes + self._transport.get_write_buffer_size() > self._max_bytes:
+            self._overflow(f"more than {self._max_bytes} bytes waiting to be read")
+        elif self._backlog_frames > self._max_frames:
+            self._overflow(f"more than {self._max_frames} frames waiting to be read")
+        elif self._drainer is None:
+            self._drainer = self._loop.create_task(self._drain(), name="drain a slow client")
+
+    async def _drain(self) -> None:
+        """Feed the backlog to the transport as fast as the client reads it, then end."""
+        try:
+            while self._backlog and not self.closed:
+                await self._writer.drain()  # returns once the transport is below its low-water mark
+                while self._backlog and self._transport.get_write_buffer_size() < self._high_water:
+                    batch, frame_count = self._backlog.popleft()
+                    self._backlog_bytes -= len(batch)
+                    self._backlog_frames -= frame_count
+                    self._transport.write(batch)
+        except ConnectionError:
+            self._forget_backlog()
+        finally:
+            self._drainer = None
+
+    def _forget_backlog(self) -> None:
+        self._backlog.clear()
+        self._backlog_bytes = self._backlog_frames = 0
+
+    def _overflow(self, reason: str) -> None:
+        """Give up on a client that does not read: free its backlog and let the server drop it."""
+        self._forget_backlog()
+        self._on_overflow(reason)
+
+    def close(self, last_frame: bytes = b"", grace: float = 1.0) -> None:
+        """Send what is queued (then ``last_frame``) and close; abort after ``grace`` s if still unread.
+
+        After an overflow the backlog is gone already, and ``last_frame`` (an ERROR) still reaches
+        a client that reads again within the grace.
+        """
+        if self.closed:
+            return
+        self.flush()
+        self.closed = True
+        if not self._transport.is_closing():
+            pending = b"".join(batch for batch, _ in self._backlog) + last_frame
+            if pending:
+                self._transport.write(pending)
+            self._transport.close()
+        self._forget_backlog()
+        self._loop.call_later(grace, self.abort)
+
+    def abort(self) -> None:
+        """Close at once, dropping whatever the client has not read."""
+        self.closed = True
+        self._forget_backlog()
+        with suppress(RuntimeError):  # the loop may be closing already
+            self._transport.abort()
