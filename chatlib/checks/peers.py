@@ -17,6 +17,7 @@ from chatlib.checks.report import Mismatch
 
 HOST = "127.0.0.1"
 WAIT_SECONDS = 3.0
+"""How long a check waits for something to arrive before it says nothing did (tests lower it)."""
 READ_SIZE = 65536
 
 Show = Callable[[str], None]
@@ -109,8 +110,9 @@ class Peer:
         self.writer.write(text.encode())
         await self.writer.drain()
 
-    async def expect_line(self, line: str, since: int, sent: str, timeout: float = WAIT_SECONDS) -> None:
+    async def expect_line(self, line: str, since: int, sent: str, timeout: float | None = None) -> None:
         """Wait for the exact line `line` + "\\n" after `since`; Mismatch showing what arrived if it doesn't."""
+        timeout = WAIT_SECONDS if timeout is None else timeout
         expected = f"{line}\n".encode()
 
         def has_line(data: bytes) -> bool:
@@ -188,8 +190,9 @@ class Console:
         self.lines.append(str(line))
         self._changed.set()
 
-    async def expect(self, line: str, sent: str, timeout: float = WAIT_SECONDS) -> None:
+    async def expect(self, line: str, sent: str, timeout: float | None = None) -> None:
         """Wait for exactly `line` on the console; Mismatch with the console's lines if it doesn't come."""
+        timeout = WAIT_SECONDS if timeout is None else timeout
         try:
             async with asyncio.timeout(timeout):
                 while line not in self.lines:
@@ -229,8 +232,9 @@ class ScriptedServer:
         self._connected.set()
         await _read_into(reader, self.received)
 
-    async def wait_for_client(self, timeout: float = WAIT_SECONDS) -> None:
+    async def wait_for_client(self, timeout: float | None = None) -> None:
         """Wait for the client under test to connect."""
+        timeout = WAIT_SECONDS if timeout is None else timeout
         try:
             async with asyncio.timeout(timeout):
                 await self._connected.wait()
@@ -247,8 +251,9 @@ class ScriptedServer:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def expect(self, accepted: tuple[bytes, ...], since: int, sent: str, timeout: float = WAIT_SECONDS) -> None:
+    async def expect(self, accepted: tuple[bytes, ...], since: int, sent: str, timeout: float | None = None) -> None:
         """Wait until the client has sent exactly one of `accepted` after `since`."""
+        timeout = WAIT_SECONDS if timeout is None else timeout
 
         def complete(data: bytes) -> bool:
             arrived = data[since:]

@@ -30,7 +30,8 @@ from chatlib.app.protocol import (
     Say,
     Welcome,
 )
-from chatlib.checks.peers import HOST, WAIT_SECONDS
+from chatlib.checks import peers
+from chatlib.checks.peers import HOST
 from chatlib.checks.report import Mismatch
 from chatlib.checks.scenarios import Implementation, Scenario, Step
 
@@ -143,11 +144,11 @@ async def framing_over_tcp(given: Implementation) -> None:
         receive = _receiver(given, reader, writer)
         frames: list[Any] = []
         try:
-            async with asyncio.timeout(WAIT_SECONDS):
+            async with asyncio.timeout(peers.WAIT_SECONDS):
                 while (frame := await receive()) is not None and len(frames) <= len(WIRE_FRAMES):
                     frames.append(frame)
         except TimeoutError:
-            frames.append(f"<nothing more within {WAIT_SECONDS:g} s>")
+            frames.append(f"<nothing more within {peers.WAIT_SECONDS:g} s>")
         except Exception as error:
             if isinstance(error, NotImplementedError):
                 raise

@@ -14,14 +14,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from chatlib.checks.peers import HOST, WAIT_SECONDS, Console, Keyboard, Peer, ScriptedServer, server_from_handler, start_server_under_test
+from chatlib.checks import peers
+from chatlib.checks.peers import HOST, Console, Keyboard, Peer, ScriptedServer, server_from_handler, start_server_under_test
 from chatlib.checks.report import Mismatch
 from chatlib.checks.scenarios import Implementation, Scenario, Step
 
 STAGES = ("ii_2", "ii_3", "ii_4", "ii_5", "ii_6")
 PSEUDO_STAGES = ("ii_5", "ii_6")
 CLIENT_PSEUDO = "it4"
-STOP_WAIT_SECONDS = 3.0
 
 
 class ChatRoom:
@@ -345,13 +345,13 @@ def client_stops_when_server_leaves(stage: str) -> Callable[[Implementation], Aw
         async with running_client(stage, given) as client:
             await greeted(client, stage)
             client.server.hang_up()
-            await asyncio.wait({client.task}, timeout=STOP_WAIT_SECONDS)
+            await asyncio.wait({client.task}, timeout=peers.WAIT_SECONDS)
             if not client.task.done():
                 raise Mismatch(
                     "run_client went on running after the server closed the connection",
                     sent="the server closed the connection",
                     expected="run_client returns or raises ConnectionError",
-                    arrived=f"still running after {STOP_WAIT_SECONDS:g} s",
+                    arrived=f"still running after {peers.WAIT_SECONDS:g} s",
                 )
             if not client.task.cancelled() and isinstance(client.task.exception(), NotImplementedError):
                 raise NotImplementedError
@@ -381,7 +381,7 @@ def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]
             await server.send(f"{answer}\n".encode())
             server.hang_up()
             await screen.expect(answer, sent=f"the server answered {answer!r} + '\\n'")
-            async with asyncio.timeout(WAIT_SECONDS):
+            async with asyncio.timeout(peers.WAIT_SECONDS):
                 await saying
         finally:
             server.close()

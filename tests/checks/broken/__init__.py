@@ -1,0 +1,1 @@
+"""Deliberately broken implementations: each check must catch them, with the right message."""
