@@ -20,7 +20,14 @@ from chatlib.bench.limits import raise_open_file_limit
 from chatlib.bench.profile_summary import summarise, summary_text
 from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text
 from chatlib.bench.run import FanoutRun, IdleRun, Scenario, run_fanout, run_idle
-from chatlib.bench.server_process import ServerHandle, ServerProblem, server_help, start_server, stop_server, target_server
+from chatlib.bench.server_process import (
+    ServerHandle,
+    ServerProblem,
+    server_help,
+    start_server,
+    stop_server,
+    target_server,
+)
 from chatlib.bench.wire import MAX_CLIENTS, MAX_MESSAGES
 
 PRESETS: dict[str, Scenario] = {
@@ -58,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fan-out benchmark of the chat server: N clients in one room, S of them sending "
         "M messages each; reports deliveries/s, delivery latency, server CPU and memory.",
         epilog="Presets (the loads of issue 7): " + "; ".join(
-            f"{name} = {s.mode}{f' {s.window}' if s.mode == 'window' else ''} N={s.clients} S={s.senders} M={s.messages}"
+            f"{name} = {s.mode}{f' {s.window}' if s.mode == 'window' else ''} "
+            f"N={s.clients} S={s.senders} M={s.messages}"
             for name, s in PRESETS.items()
         ),
     )
@@ -69,14 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--clients", type=count(2, MAX_CLIENTS), help="clients in the room (N)")
     parser.add_argument("-s", "--senders", type=count(1, MAX_CLIENTS), help="how many of them send (S)")
     parser.add_argument("-m", "--messages", type=count(1, MAX_MESSAGES), help="messages per sender (M)")
-    parser.add_argument("-w", "--window", type=count(1, 100_000), help="window mode: messages in flight per sender")
+    parser.add_argument("-w", "--window", type=count(1, 100_000),
+                        help="window mode: messages in flight per sender")
     parser.add_argument("--stalled", type=count(0, 1000), default=0, metavar="K",
                         help="also put K clients in the room that stop reading once the run starts "
                         "(not counted): the others' figures should not change")
     parser.add_argument("--idle", type=count(1, MAX_IDLE), metavar="COUNT",
                         help="instead: memory per idle connection and time to connect COUNT clients")
     parser.add_argument("--processes", type=count(1, 64), default=1, help="load processes (default 1)")
-    parser.add_argument("--repeat", type=count(1, MAX_REPEAT), default=1, help="runs; the report gives medians")
+    parser.add_argument("--repeat", type=count(1, MAX_REPEAT), default=1,
+                        help="runs, each with a fresh server; the report gives medians")
     parser.add_argument("--target", metavar="HOST:PORT", help="benchmark a running server on the loopback "
                         "instead of starting one")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), help="event loop for the server, "
@@ -111,7 +121,10 @@ def scenario_from(options: argparse.Namespace, parser: argparse.ArgumentParser) 
     return scenario
 
 
-def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, object], list[FanoutRun] | list[IdleRun]]:
+Runs = list[FanoutRun] | list[IdleRun]
+
+
+def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, object], Runs]:
     """Run the benchmark ``--repeat`` times, each against a fresh server unless ``--target``."""
     deadline = time.monotonic() + options.deadline
     help_text = "" if options.target else server_help()
@@ -120,7 +133,9 @@ def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, 
     for number in range(1, options.repeat + 1):
         profile = profile_path(options.profile, number)
         server: ServerHandle = (
-            target_server(options.target) if options.target else start_server(options.loop, help_text, profile=profile)
+            target_server(options.target)
+            if options.target
+            else start_server(options.loop, help_text, profile=profile)
         )
         try:
             server_facts = server.describe()
@@ -167,11 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_report(
-    options: argparse.Namespace, scenario: Scenario, server: dict[str, object], runs: list[FanoutRun] | list[IdleRun]
+    options: argparse.Namespace, scenario: Scenario, server: dict[str, object], runs: Runs
 ) -> None:
     """Print the report (text or JSON), and the profile's summary if one was recorded."""
     if options.idle:
-        print(idle_json(options.idle, server, runs) if options.json else idle_text(options.idle, server, runs))
+        report = idle_json if options.json else idle_text
+        print(report(options.idle, server, runs))
     else:
         print(fanout_json(scenario, server, runs) if options.json else fanout_text(scenario, server, runs))
     if options.profile and not options.json and options.profile.exists():

@@ -39,7 +39,9 @@ class DeliveryCounter:
     to a callback told how many of that sender's messages just arrived.
     """
 
-    def __init__(self, watched: Mapping[bytes, Release] | None = None, clock: Callable[[], int] = now_ns) -> None:
+    def __init__(
+        self, watched: Mapping[bytes, Release] | None = None, clock: Callable[[], int] = now_ns
+    ) -> None:
         self.delivered = 0
         self.other_frames = 0
         self.latencies_ns: list[int] = []
@@ -93,7 +95,8 @@ class DeliveryCounter:
         if count > 1:
             self._sample(data, end - FRAME, received_ns)
         if self._watched:
-            arrivals = Counter(data[at : at + SENDER_DIGITS] for at in range(start + SENDER_OFFSET, end, FRAME))
+            senders_at = range(start + SENDER_OFFSET, end, FRAME)
+            arrivals = Counter(data[at : at + SENDER_DIGITS] for at in senders_at)
             for key, arrived in arrivals.items():
                 release = self._watched.get(key)
                 if release is not None:

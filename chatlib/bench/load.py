@@ -173,7 +173,9 @@ class Commands:
             raise BenchError(f"expected the command {wanted!r}, got {command!r}")
 
 
-async def wait_until_done(clients: list[BenchClient], tasks: list[asyncio.Task[None]], deadline: float) -> str | None:
+async def wait_until_done(
+    clients: list[BenchClient], tasks: list[asyncio.Task[None]], deadline: float
+) -> str | None:
     """Wait for every receiver to have all its messages and every sender to finish.
 
     Returns None on success, else why the wait stopped (a lost connection, the deadline).
@@ -196,7 +198,9 @@ async def wait_until_done(clients: list[BenchClient], tasks: list[asyncio.Task[N
     return failed[0] if failed else "the deadline was reached before every message arrived"
 
 
-async def join_room(pipe: Pipe, commands: Commands, plan: LoadPlan) -> tuple[list[BenchClient], list[BenchClient]]:
+async def join_room(
+    pipe: Pipe, commands: Commands, plan: LoadPlan
+) -> tuple[list[BenchClient], list[BenchClient]]:
     """Bring this process's clients into the room: the leader first, the rest on "join".
 
     Returns the counted clients and the stalled ones.

@@ -18,7 +18,9 @@ from pathlib import Path
 
 _LINE_NUMBER = re.compile(r":\d+\)$")
 # Threads blocked on a queue or a lock that py-spy still counts as active: left out entirely.
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)", "Event.wait (threading.py)")
+IDLE_LEAVES = (
+    "_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)", "Event.wait (threading.py)",
+)
 # Frames on nearly every stack (the interpreter, the event loop): left out of the inclusive list.
 SCAFFOLDING = (
     "<frozen runpy>", "asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py", "threading.py",
@@ -74,7 +76,9 @@ def summary_text(summary: ProfileSummary, top: int = 15) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the summary of a py-spy raw profile file."""
-    parser = argparse.ArgumentParser(prog="python -m chatlib.bench.profile_summary", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m chatlib.bench.profile_summary", description="Summarise a py-spy raw profile."
+    )
     parser.add_argument("file", type=Path, help="a py-spy record --format raw output file")
     parser.add_argument("--top", type=int, default=15, help="how many functions per list (default 15)")
     options = parser.parse_args(argv)

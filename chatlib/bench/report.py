@@ -20,7 +20,9 @@ IDLE_FIGURES = ("kib_per_connection", "connect_time_s", "server_rss_before_mib",
 def fanout_medians(runs: list[FanoutRun]) -> dict[str, float | None]:
     """The median of each figure over the runs (load CPU: the busiest load process of each run)."""
     medians = {
-        name: median_of([getattr(run, name) for run in runs]) for name in FANOUT_FIGURES if name != "load_cpu_percent"
+        name: median_of([getattr(run, name) for run in runs])
+        for name in FANOUT_FIGURES
+        if name != "load_cpu_percent"
     }
     medians["load_cpu_percent"] = median_of([max(run.load_cpu_percent, default=None) for run in runs])
     return medians
@@ -99,7 +101,8 @@ def fanout_text(scenario: Scenario, server: dict[str, object], runs: list[Fanout
         + ("all arrived" if complete else "NOT ALL ARRIVED"),
         f"deliveries/s        {_number(figures['deliveries_per_s'], digits=0)}   (each run: {per_run})",
         f"latency             p50 {_number(figures['latency_p50_ms'], ' ms', 2)}   "
-        f"p99 {_number(figures['latency_p99_ms'], ' ms', 2)}   max {_number(figures['latency_max_ms'], ' ms', 2)}   "
+        f"p99 {_number(figures['latency_p99_ms'], ' ms', 2)}   "
+        f"max {_number(figures['latency_max_ms'], ' ms', 2)}   "
         f"({sum(run.latency_samples for run in runs):,} samples)",
         f"duration            {_number(figures['duration_s'], ' s', 2)}",
         f"server CPU          {_number(figures['server_cpu_percent'], ' %', 0)}",

@@ -188,7 +188,9 @@ def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> Fan
         _fill_fanout(result, reports)
         if cpu_before is not None and cpu_after is not None:
             result.server_cpu_percent = 100 * (cpu_after - cpu_before) / (wall_after - wall_before)
-        peaks = [memory.peak] + ([lifetime_peak_rss(server.pid) or 0] if server.started_by_bench and server.pid else [])
+        peaks = [memory.peak]
+        if server.started_by_bench and server.pid:
+            peaks.append(lifetime_peak_rss(server.pid) or 0)
         result.server_peak_rss_mib = max(peaks) / MEBIBYTE if max(peaks) else None
     except RunAborted as abort:
         result.problem = str(abort)
@@ -210,7 +212,8 @@ def _fill_fanout(result: FanoutRun, reports: list[LoadResult]) -> None:
     result.complete = result.problem is None and result.delivered == result.expected
     if result.delivered != result.expected and result.problem is None:
         result.problem = f"{result.delivered} deliveries counted, {result.expected} expected"
-    duration_ns = max(report.last_delivery_ns for report in reports) - min(report.first_send_ns for report in reports)
+    last_delivery_ns = max(report.last_delivery_ns for report in reports)
+    duration_ns = last_delivery_ns - min(report.first_send_ns for report in reports)
     result.duration_s = duration_ns / 1e9
     result.deliveries_per_s = result.delivered / result.duration_s if duration_ns > 0 else None
     latencies = sorted(latency for report in reports for latency in report.latencies_ns)

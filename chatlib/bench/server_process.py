@@ -123,7 +123,8 @@ def start_server(
         if py_spy is None:
             work_dir.cleanup()
             raise ServerProblem("--profile needs py-spy (pip install py-spy==0.4.3)")
-        command = [py_spy, "record", "--rate", "250", "--format", "raw", "--output", str(profile), "--", *command]
+        recording = ["record", "--rate", "250", "--format", "raw", "--output", str(profile)]
+        command = [py_spy, *recording, "--", *command]
     stderr_file = open(Path(work_dir.name) / "stderr.txt", "wb")  # noqa: SIM115 (kept for the server's life)
     # Keep the run's history, known users and logs out of the user's own folders.
     environment = {**os.environ, "XDG_DATA_HOME": work_dir.name, "XDG_STATE_HOME": work_dir.name}
@@ -168,7 +169,9 @@ def _wait_until_listening(handle: ServerHandle) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise ServerProblem(f"the server did not listen on {handle.host}:{handle.port} within {START_TIMEOUT_SECONDS:.0f} s")
+    raise ServerProblem(
+        f"the server did not listen on {handle.host}:{handle.port} within {START_TIMEOUT_SECONDS:.0f} s"
+    )
 
 
 def stop_server(handle: ServerHandle) -> None:

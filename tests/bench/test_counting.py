@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 from chatlib.app.protocol import Announcement, Message, Ping, encode
 from chatlib.bench.counting import DeliveryCounter
-from chatlib.bench.wire import MESSAGE_FRAME_BYTES, SAY_HEADER, TEXT_BYTES, bench_text, pseudo_of, say_frames, sender_key
+from chatlib.bench.wire import (
+    MESSAGE_FRAME_BYTES,
+    SAY_HEADER,
+    TEXT_BYTES,
+    bench_text,
+    pseudo_of,
+    say_frames,
+    sender_key,
+)
 
 SENT_NS = 1_000_000
 RECEIVED_NS = 3_500_000
@@ -14,7 +23,8 @@ RECEIVED_NS = 3_500_000
 
 def message(sender: int, sequence: int, sent_ns: int = SENT_NS) -> bytes:
     """The MESSAGE frame the server relays for one benchmark SAY."""
-    return encode(Message(1_700_000_000_000, pseudo_of("abc", sender), "#1f77b4", bench_text(sender, sequence, sent_ns)))
+    text = bench_text(sender, sequence, sent_ns)
+    return encode(Message(1_700_000_000_000, pseudo_of("abc", sender), "#1f77b4", text))
 
 
 def fixed_clock() -> int:
@@ -43,7 +53,8 @@ def test_say_frames_are_the_senders_texts_back_to_back() -> None:
 
 def test_counts_exactly_whatever_the_read_sizes() -> None:
     stream = b"".join(message(sender, sequence) for sender in range(3) for sequence in range(40))
-    for chunk in (1, 2, 3, 7, MESSAGE_FRAME_BYTES - 1, MESSAGE_FRAME_BYTES, MESSAGE_FRAME_BYTES + 1, 1000, len(stream)):
+    frame = MESSAGE_FRAME_BYTES
+    for chunk in (1, 2, 3, 7, frame - 1, frame, frame + 1, 1000, len(stream)):
         counter = DeliveryCounter(clock=fixed_clock)
         assert feed_in_chunks(counter, stream, chunk) == []
         assert counter.delivered == 120, chunk
@@ -70,7 +81,11 @@ def test_other_frames_are_decoded_returned_and_counting_resumes() -> None:
 
 def test_watched_senders_are_released_once_per_message_seen() -> None:
     released: Counter[int] = Counter()
-    watched = {sender_key(sender): (lambda arrived, sender=sender: released.update({sender: arrived})) for sender in (1, 2)}
+
+    def releaser(sender: int) -> Callable[[int], None]:
+        return lambda arrived: released.update({sender: arrived})
+
+    watched = {sender_key(sender): releaser(sender) for sender in (1, 2)}
     stream = b"".join(message(sender, sequence) for sequence in range(10) for sender in (0, 1, 2))
     counter = DeliveryCounter(watched, clock=fixed_clock)
     feed_in_chunks(counter, stream, 100)
