@@ -106,6 +106,8 @@ def start_server(
     if "--no-rate-limit" in help_text:
         arguments.append("--no-rate-limit")
         rate_limiting = "off (--no-rate-limit)"
+    elif "rate" in help_text.lower():
+        rate_limiting = "unknown: the server's --help mentions a rate but has no --no-rate-limit"
     else:
         rate_limiting = "none (the server has no rate limit option)"
     loop_used = "asyncio (default)"

@@ -33,8 +33,13 @@ def bench_json(*arguments: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("arguments", "expected_deliveries"),
-    [(TINY_FLOOD, 3 * 40 * 3), (TINY_WINDOW, 5 * 30 * 4), ([*TINY_WINDOW, "--stalled", "1"], 5 * 30 * 4)],
-    ids=["flood", "window", "window-with-a-stalled-client"],
+    [
+        (TINY_FLOOD, 3 * 40 * 3),
+        (TINY_WINDOW, 5 * 30 * 4),
+        ([*TINY_WINDOW, "--stalled", "1"], 5 * 30 * 4),
+        ([*TINY_WINDOW, "--processes", "2"], 5 * 30 * 4),
+    ],
+    ids=["flood", "window", "window-with-a-stalled-client", "window-from-two-load-processes"],
 )
 def test_fanout_report_is_complete_and_every_delivery_arrived(
     arguments: list[str], expected_deliveries: int
