@@ -27,10 +27,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario_name" not in metafunc.fixturenames:
         return
     chosen = metafunc.config.getoption("--stage")
-    try:
-        steps = [find_step(chosen)] if chosen else list(STEPS.values())
-    except ValueError as error:
-        raise pytest.UsageError(str(error)) from None
+    steps = [find_step(chosen)] if chosen else list(STEPS.values())
     cases = [(step.name, scenario.name) for step in steps for scenario in step.scenarios]
     metafunc.parametrize(("step_name", "scenario_name"), cases, ids=[f"{step}: {name}" for step, name in cases])
 
