@@ -17,6 +17,7 @@ import logging
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -26,6 +27,7 @@ from chatlib.app.display import ChatLine, LineKind, plain_text
 from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
 from chatlib.app.session import SessionEnd, SessionError, SessionIO, run_session
 from chatlib.app.terminal_text import printable
+from chatlib.app.tokens import TokenStore
 
 PROGRAM = "chat-client"
 EXIT_LEFT = 0
@@ -35,11 +37,13 @@ EXIT_INTERRUPTED = 130
 
 
 def logged(show: Callable[[ChatLine], None], log: logging.Logger) -> Callable[[ChatLine], None]:
-    """A ``show`` that also writes each line to the conversation log."""
+    """A ``show`` that also writes each line to the conversation log (a picture only as the
+    line saying who sent an image)."""
 
     def show_and_log(line: ChatLine) -> None:
         show(line)
-        log.info(plain_text(line))
+        if line.kind is not LineKind.PICTURE:
+            log.info(plain_text(line))
 
     return show_and_log
 
@@ -49,13 +53,15 @@ async def run_client(settings: ClientSettings, io: SessionIO, log: logging.Logge
     show = logged(io.show, log)
     show(ChatLine(LineKind.NOTICE, f"Conversation log: {log_file}"))
     show(ChatLine(LineKind.NOTICE, f"Connecting to {settings.host}:{settings.port}..."))
+    tokens = TokenStore.in_state_dir(settings.state_dir)
     try:
         end = await run_session(
             settings.host,
             settings.port,
-            SessionIO(show=show, read_line=io.read_line, ask=io.ask),
+            replace(io, show=show),
             pseudo=settings.pseudo,
             room=settings.room,
+            tokens=tokens.for_server(settings.host, settings.port),
         )
     except SessionError as error:
         log.info(f"{PROGRAM}: {error}")

@@ -7,20 +7,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
 from typing import TextIO
 
 from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.history import InMemoryHistory
 
-from chatlib.app.display import STYLE, ChatLine, LineKind, formatted_text, plain_text
+from chatlib.app.display import STYLE, ChatLine, LineKind, formatted_text, picture_ansi, plain_text
 from chatlib.app.session import SessionIO
 
 CHAT_PROMPT = "> "
 READ_SIZE = 64 * 1024
-CONVERSATION_KINDS = frozenset({LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT})
+CONVERSATION_KINDS = frozenset(
+    {
+        LineKind.MESSAGE,
+        LineKind.OWN_MESSAGE,
+        LineKind.ANNOUNCEMENT,
+        LineKind.GREETING,
+        LineKind.HISTORY_MARK,
+        LineKind.IMAGE,
+        LineKind.PICTURE,
+    }
+)
 
 
 def lines_from(fd: int) -> Iterator[str]:
@@ -49,8 +61,16 @@ class TerminalIO:
         self._chat: PromptSession[str] = PromptSession(history=InMemoryHistory())
 
     def show(self, line: ChatLine) -> None:
-        """Print a line above the input line, colored."""
-        print_formatted_text(formatted_text(line), style=STYLE)
+        """Print a line above the input line, colored; a picture keeps its own ANSI colors."""
+        if line.kind is LineKind.PICTURE:
+            print_formatted_text(ANSI(picture_ansi(line.text)))
+        else:
+            print_formatted_text(formatted_text(line), style=STYLE)
+
+    @staticmethod
+    def picture_columns() -> int:
+        """Pictures fill the terminal's width (less one column, so no line wraps)."""
+        return max(1, shutil.get_terminal_size().columns - 1)
 
     async def ask(self, question: str) -> str | None:
         """Ask a question; None if the user ends input with Ctrl+D."""
@@ -67,8 +87,14 @@ class TerminalIO:
             return None
 
     def session_io(self) -> SessionIO:
-        """The callables a session needs."""
-        return SessionIO(show=self.show, read_line=self.read_line, ask=self.ask)
+        """The callables a session needs; pictures in color, as wide as the terminal."""
+        return SessionIO(
+            show=self.show,
+            read_line=self.read_line,
+            ask=self.ask,
+            picture_columns=self.picture_columns,
+            colored_pictures=True,
+        )
 
 
 class ScriptedIO:
@@ -124,5 +150,5 @@ class ScriptedIO:
         threading.Thread(target=read_all, name="read input lines", daemon=True).start()
 
     def session_io(self) -> SessionIO:
-        """The callables a session needs; there is nobody to ask questions."""
+        """The callables a session needs; there is nobody to ask questions, pictures are plain text."""
         return SessionIO(show=self.show, read_line=self.read_line, ask=None)

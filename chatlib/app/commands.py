@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The commands /help lists, in order. Later issues add "/image PATH" here.
+# The commands /help lists, in order.
 COMMAND_HELP: dict[str, str] = {
     "/help": "list the commands",
     "/join ROOM": "leave this room for ROOM (created if it does not exist)",
+    "/image PATH": "send a PNG or JPEG file to the room",
     "/quit": "leave the chat (Ctrl+D does the same)",
 }
 ESCAPED_SLASH = "//"  # a message that starts with "/" is typed with "//"
@@ -36,6 +37,13 @@ class JoinRoom:
 
 
 @dataclass(frozen=True, slots=True)
+class SendImageFile:
+    """Send the image in this file to the room; ``path`` as typed (``~`` not yet expanded)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Leave the chat."""
 
@@ -52,7 +60,7 @@ class BadCommand:
     problem: str
 
 
-UserAction = SendText | ShowHelp | JoinRoom | Quit | Nothing | BadCommand
+UserAction = SendText | ShowHelp | JoinRoom | SendImageFile | Quit | Nothing | BadCommand
 
 
 def parse_input(line: str) -> UserAction:
@@ -74,9 +82,20 @@ def parse_input(line: str) -> UserAction:
             return JoinRoom(argument)
         case "/join":
             return BadCommand("/join needs a room name: /join ROOM")
+        case "/image" if argument:
+            return SendImageFile(without_quotes(argument))
+        case "/image":
+            return BadCommand("/image needs a file: /image PATH")
     return BadCommand(
         f"unknown command {name}: type /help for the list (// to send a line that starts with /)"
     )
+
+
+def without_quotes(path: str) -> str:
+    """A path without the quotes a terminal adds around a file dropped on it (``'my photo.png'``)."""
+    if len(path) >= 2 and path[0] == path[-1] and path[0] in "'\"":
+        return path[1:-1]
+    return path
 
 
 def help_lines() -> list[str]:

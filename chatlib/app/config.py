@@ -6,8 +6,8 @@ file given with ``--config FILE``, else ``./chat.env`` if it exists, else
 ``$XDG_CONFIG_HOME/chat_room/chat.env`` (``~/.config/chat_room/chat.env``) if it exists.
 
 One file may serve both programs: the server uses HOST, PORT, LOG_DIR, VERBOSE, DATA_DIR and
-HISTORY_LENGTH, the client HOST, PORT, LOG_DIR, PSEUDO and ROOM; each ignores the other's keys
-and rejects any other key.
+HISTORY_LENGTH, the client HOST, PORT, LOG_DIR, PSEUDO, ROOM and STATE_DIR; each ignores the
+other's keys and rejects any other key.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ DEFAULT_PORT = 8888
 CONFIG_FILE_NAME = "chat.env"
 
 SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HISTORY_LENGTH"})
-CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM"})
+CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM", "STATE_DIR"})
 KNOWN_KEYS = SERVER_KEYS | CLIENT_KEYS
 
 T = TypeVar("T")
@@ -56,13 +56,15 @@ class ServerSettings:
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """Where the client connects, and the pseudo and room to use without asking (if given)."""
+    """Where the client connects, the pseudo and room to use without asking (if given), and
+    where it keeps its tokens (``state_dir`` None: the per-user default, ``tokens.default_state_dir``)."""
 
     host: str
     port: int
     pseudo: str | None
     room: str | None
     log_dir: Path | None
+    state_dir: Path | None = None
 
 
 class ConfigError(ValueError):
@@ -228,12 +230,19 @@ def client_settings(argv: list[str] | None = None) -> ClientSettings:
     """The chat client's settings from its command line (``sys.argv[1:]`` by default)."""
     parser = _common_parser("chat-client", "Chat in a room of the chat server.")
     parser.epilog = (
-        "In the chat: /help lists the commands, /join ROOM moves to another room, /quit (or Ctrl+D) "
-        "leaves. With input from a pipe or a file, --pseudo and --room are required and each input "
-        "line is sent as a message."
+        "In the chat: /help lists the commands, /join ROOM moves to another room, /image PATH sends "
+        "a PNG or JPEG file, /quit (or Ctrl+D) leaves. With input from a pipe or a file, --pseudo "
+        "and --room are required and each input line is sent as a message."
     )
     parser.add_argument("--pseudo", help="your pseudo (asked if not given)")
     parser.add_argument("--room", help="the room to join or create (asked if not given)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of the file keeping your tokens, which prove it is you when you come back "
+        "(default ~/.local/state/chat_room)",
+    )
     options = parser.parse_args(argv)
     layers = _Layers(parser, options, CLIENT_KEYS)
     return ClientSettings(
@@ -242,4 +251,5 @@ def client_settings(argv: list[str] | None = None) -> ClientSettings:
         pseudo=layers.pick(options.pseudo, "PSEUDO", _text, None),
         room=layers.pick(options.room, "ROOM", _text, None),
         log_dir=layers.pick(options.log_dir, "LOG_DIR", _path, None),
+        state_dir=layers.pick(options.state_dir, "STATE_DIR", _path, None),
     )

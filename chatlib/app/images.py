@@ -109,3 +109,10 @@ def render_ascii_art(data: bytes, columns: int, *, monochrome: bool, max_rows: i
             row += cell["character"]
         rows.append(row + ANSI_RESET + "\n")
     return "".join(rows)
+
+
+def check_and_render(data: bytes, columns: int, *, monochrome: bool) -> tuple[ImageFacts, str]:
+    """What a client does with a received image: check it as the server did (a client trusts no
+    peer), then render it ``columns`` wide. BadImage if it will not do; call from a worker thread."""
+    facts = check_image(data)
+    return facts, render_ascii_art(data, columns, monochrome=monochrome)

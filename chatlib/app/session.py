@@ -13,6 +13,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
+from typing import Protocol
 
 from chatlib.app import wording
 from chatlib.app.commands import (
@@ -20,12 +22,15 @@ from chatlib.app.commands import (
     JoinRoom,
     Nothing,
     Quit,
+    SendImageFile,
     SendText,
     ShowHelp,
     help_lines,
     parse_input,
 )
-from chatlib.app.display import ChatLine, LineKind, now_ms
+from chatlib.app.display import HISTORY_END, HISTORY_START, ChatLine, LineKind, now_ms
+from chatlib.app.history import BadHistory, HistoryEntry, RoomHistory, parse_history
+from chatlib.app.images import BadImage, check_and_render, read_image_file
 from chatlib.app.protocol import (
     MAX_PSEUDO_LENGTH,
     MAX_ROOM_LENGTH,
@@ -47,6 +52,7 @@ from chatlib.app.protocol import (
     RoomInfo,
     RoomList,
     Say,
+    SendImage,
     ServerFrame,
     Welcome,
 )
@@ -55,10 +61,17 @@ from chatlib.app.server_link import ServerLink
 PSEUDO_QUESTION = "Your pseudo: "
 ROOM_QUESTION = "Room to join or create: "
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server to close after our BYE
+DEFAULT_PICTURE_COLUMNS = 80
+RETRY_LOGIN_CODES = (ErrorCode.PSEUDO_TAKEN, ErrorCode.BAD_PSEUDO, ErrorCode.BAD_TOKEN)
 
 ReadLine = Callable[[], Awaitable[str | None]]
 Ask = Callable[[str], Awaitable[str | None]]
 Show = Callable[[ChatLine], None]
+
+
+def default_picture_columns() -> int:
+    """How wide received pictures are drawn when the output has no width of its own."""
+    return DEFAULT_PICTURE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -68,11 +81,28 @@ class SessionIO:
     ``read_line`` returns the next line typed (None when input ends), ``show`` displays a line,
     ``ask`` puts a question and returns the answer (None when input ends); ``ask`` is None when
     there is nobody to ask, as in scripted mode, where a refused pseudo or room ends the session.
+    Received images are drawn ``picture_columns()`` characters wide, with ANSI colors if
+    ``colored_pictures`` (for a color terminal), else in plain characters.
     """
 
     show: Show
     read_line: ReadLine
     ask: Ask | None = None
+    picture_columns: Callable[[], int] = default_picture_columns
+    colored_pictures: bool = False
+
+
+class TokenKeeper(Protocol):
+    """Where a session finds the token to present with a pseudo, and keeps the one it is given
+    (``chatlib.app.tokens.ServerTokens``). Both may touch a file: the session calls them in a thread."""
+
+    def token_for(self, pseudo: str) -> str:
+        """The token this server gave this pseudo before, or ""."""
+        ...
+
+    def remember(self, pseudo: str, token: str) -> None:
+        """Keep the token this server gave this pseudo; OSError if it cannot."""
+        ...
 
 
 class SessionEnd(Enum):
@@ -109,12 +139,14 @@ def room_list_lines(rooms: tuple[RoomInfo, ...]) -> list[str]:
 class ChatSession:
     """One user's session over an open ``ServerLink``: the handshake, then the conversation."""
 
-    def __init__(self, link: ServerLink, io: SessionIO) -> None:
+    def __init__(self, link: ServerLink, io: SessionIO, tokens: TokenKeeper | None = None) -> None:
         self._link = link
         self._io = io
+        self._tokens = tokens
         self._leaving = False
         self.welcome: Welcome | None = None
         self.room: str | None = None
+        self.history: RoomHistory | None = None  # the last room's history, once it has arrived
 
     def _notice(self, text: str, time_ms: int | None = None) -> None:
         self._io.show(ChatLine(LineKind.NOTICE, text, time_ms))
@@ -148,7 +180,11 @@ class ChatSession:
                     return frame
 
     async def log_in(self, pseudo: str | None, token: str = "") -> Welcome:
-        """Send HELLO until the server accepts a pseudo; return its WELCOME."""
+        """Send HELLO until the server accepts a pseudo; return its WELCOME.
+
+        ``token`` goes with the first pseudo; without one, the token keeper (if any) supplies
+        the token of each pseudo tried, and keeps the token the WELCOME brings.
+        """
         while True:
             if pseudo is None:
                 pseudo = await self._ask(PSEUDO_QUESTION, "no pseudo given (use --pseudo)")
@@ -157,24 +193,39 @@ class ChatSession:
                     ErrorCode.BAD_PSEUDO, too_long("pseudo", length, MAX_PSEUDO_LENGTH)
                 )
             else:
+                if not token and self._tokens is not None:
+                    token = await asyncio.to_thread(self._tokens.token_for, pseudo)
                 await self._link.send(Hello(pseudo, token))
                 reply = await self._reply()
             match reply:
                 case Welcome() as welcome:
                     self.welcome = welcome
+                    await self._keep_token(welcome)
                     if welcome.returning:
-                        self._notice(wording.welcome_back(welcome.pseudo))
+                        self._io.show(ChatLine(LineKind.GREETING, wording.welcome_back(welcome.pseudo)))
                     return welcome
-                case Error(ErrorCode.PSEUDO_TAKEN | ErrorCode.BAD_PSEUDO, text):
+                case Error(code, text) if code in RETRY_LOGIN_CODES:
                     self._error(f"Pseudo refused: {text}")
                     refusal = f"pseudo {pseudo!r} refused: {text}"
-                    pseudo = None
+                    pseudo, token = None, ""
                     if self._io.ask is None:
                         raise SessionError(refusal)
                 case Error(code, text):
                     raise SessionError(f"the server refused us ({code.name}): {text}")
                 case other:
                     raise SessionError(f"unexpected {type(other).__name__} frame while logging in")
+
+    async def _keep_token(self, welcome: Welcome) -> None:
+        """Keep the WELCOME's token for next time; if that fails, say so and carry on."""
+        if self._tokens is None or not welcome.token:
+            return
+        try:
+            await asyncio.to_thread(self._tokens.remember, welcome.pseudo, welcome.token)
+        except OSError as error:
+            self._error(
+                f"Could not save your token ({error.strerror or error}): next time the server "
+                f"will not know you are {welcome.pseudo}"
+            )
 
     async def enter_room(self, room: str | None) -> str:
         """Show the server's rooms, then send ENTER_ROOM until the server accepts a name."""
@@ -250,6 +301,8 @@ class ChatSession:
                     self._error(f"Room refused: {too_long('room name', len(room), MAX_ROOM_LENGTH)}")
                 case JoinRoom(room):
                     await self._link.send(EnterRoom(room))
+                case SendImageFile(path):
+                    await self._send_image(Path(path).expanduser())
                 case BadCommand(problem):
                     self._error(problem)
                 case Quit():
@@ -265,6 +318,45 @@ class ChatSession:
             return
         await self._link.send(Say(text))
         self._io.show(ChatLine(LineKind.OWN_MESSAGE, text, now_ms()))
+
+    async def _send_image(self, path: Path) -> None:
+        """Check an image file (in a thread: it decodes the image) and send it, or say why not."""
+        try:
+            data, facts = await asyncio.to_thread(read_image_file, path)
+        except BadImage as reason:
+            self._error(f"Image not sent: {reason}")
+            return
+        await self._link.send(SendImage(data))
+        self._notice(f"Image sent ({facts.format} {facts.width}×{facts.height}, {facts.size} bytes)")
+
+    async def _show_image(self, frame: ImageFrom) -> None:
+        """Show who sent an image, then the image drawn in characters (rendered in a thread)."""
+        columns = max(1, self._io.picture_columns())
+        try:
+            facts, art = await asyncio.to_thread(
+                check_and_render, frame.data, columns, monochrome=not self._io.colored_pictures
+            )
+        except BadImage as reason:
+            self._error(f"{frame.pseudo} sent an image that cannot be shown: {reason}")
+            return
+        self._io.show(ChatLine(LineKind.IMAGE, facts.placeholder(), frame.time_ms, frame.pseudo, frame.color))
+        self._io.show(ChatLine(LineKind.PICTURE, art))
+
+    def _show_history(self, payload: str) -> None:
+        """Show a room's history between two marks, each entry with its own time (and color)."""
+        try:
+            history = parse_history(payload)
+        except BadHistory as problem:
+            self._error(f"The server sent a history that cannot be shown: {problem}")
+            self.history = RoomHistory(self.room or "", ())  # arrived, though there is nothing to show
+            return
+        self.history = history
+        if not history.entries:
+            return
+        self._io.show(ChatLine(LineKind.HISTORY_MARK, HISTORY_START))
+        for entry in history.entries:
+            self._io.show(history_line(entry))
+        self._io.show(ChatLine(LineKind.HISTORY_MARK, HISTORY_END))
 
     async def _receive_loop(self) -> SessionEnd:
         """Show every frame the server sends, until it closes or the connection fails."""
@@ -298,6 +390,8 @@ class ChatSession:
                 self._io.show(ChatLine(LineKind.MESSAGE, text, time_ms, pseudo, color))
             case Announcement(time_ms, text):
                 self._io.show(ChatLine(LineKind.ANNOUNCEMENT, text, time_ms))
+            case Error(ErrorCode.BAD_IMAGE, text):
+                self._error(f"Image refused by the server: {text}")
             case Error(code, text):
                 self._error(f"{text} ({code.name})")
             case RoomEntered(room):
@@ -305,14 +399,23 @@ class ChatSession:
                 self._notice(f"You are now in room {room}.")
             case Ping():
                 await self._link.send(Pong())
-            case ImageFrom(time_ms, pseudo, _color, data):
-                self._notice(
-                    f"{pseudo} sent an image ({len(data)} bytes); this client cannot show it yet", time_ms
-                )
-            case History():
-                pass  # issue 5 shows the history apart from the live messages
+            case ImageFrom() as image:
+                await self._show_image(image)
+            case History(entries_json):
+                self._show_history(entries_json)
             case Welcome() | RoomList():
                 pass  # only expected during the handshake
+
+
+def history_line(entry: HistoryEntry) -> ChatLine:
+    """How one entry of a room's history is shown: as it was shown live, at its original time."""
+    match entry.kind:
+        case "message":
+            return ChatLine(LineKind.MESSAGE, entry.text, entry.time_ms, entry.pseudo, entry.color)
+        case "image":
+            return ChatLine(LineKind.IMAGE, entry.text, entry.time_ms, entry.pseudo, entry.color)
+        case _:
+            return ChatLine(LineKind.ANNOUNCEMENT, entry.text, entry.time_ms)
 
 
 async def run_session(
@@ -323,8 +426,12 @@ async def run_session(
     pseudo: str | None = None,
     room: str | None = None,
     token: str = "",
+    tokens: TokenKeeper | None = None,
 ) -> SessionEnd:
     """Connect to the server at host:port, log in, enter a room and chat until the session ends.
+
+    ``tokens`` keeps the token the server gives each pseudo and presents it next time, so that
+    the server recognises a returning user (``token`` presents one given by hand instead).
 
     Raises SessionError when it cannot connect, or when the pseudo or room is refused and
     there is nobody to ask for another.
@@ -338,7 +445,7 @@ async def run_session(
             else error.strerror or str(error)
         )
         raise SessionError(f"cannot connect to {host}:{port}: {reason}") from None
-    session = ChatSession(link, io)
+    session = ChatSession(link, io, tokens)
     try:
         try:
             await session.log_in(pseudo, token)

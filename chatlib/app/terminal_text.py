@@ -8,6 +8,7 @@ such character into a visible, harmless stand-in, and keeps ordinary Unicode (ac
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # U+2400..U+241F are the "control pictures" for the C0 controls: NUL -> ␀, ESC -> ␛, LF -> ␊...
@@ -56,3 +57,27 @@ def printable(text: str) -> str:
     The result holds no control character, so ``printable(printable(s)) == printable(s)``.
     """
     return text.translate(REPLACEMENTS)
+
+
+# "Select Graphic Rendition": ESC [ digits and semicolons m, the codes that only set colors.
+COLOR_CODE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def without_colors(text: str) -> str:
+    """``text`` without its ANSI color codes (other escapes are left for ``printable``)."""
+    return COLOR_CODE.sub("", text)
+
+
+def printable_keeping_colors(text: str) -> str:
+    """Like ``printable``, line by line, but ANSI color codes pass: for our own ASCII art only.
+
+    Everything between two color codes is made harmless, so no other escape sequence (cursor
+    moves, screen clearing, window titles) can get through, whatever the text holds.
+    """
+    lines = []
+    for line in text.split("\n"):
+        pieces = COLOR_CODE.split(line)
+        codes = COLOR_CODE.findall(line)
+        safe = [printable(piece) + code for piece, code in zip(pieces, [*codes, ""], strict=True)]
+        lines.append("".join(safe))
+    return "\n".join(lines)

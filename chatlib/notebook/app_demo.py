@@ -2,7 +2,8 @@
 users driven by code whose screens a cell can show.
 
 ``server = await start_chat_server(host, port)`` serves on the kernel's event loop while other
-cells run; its console lines appear under that cell. Running the cell again replaces it.
+cells run; its console lines appear under that cell. Running the cell again replaces it (with
+``data_dir=...`` the new server finds the known users and the history the last one saved).
 ``alice = await join_chat("alice", "general", host, port)`` runs the finished client's session
 (``chatlib.app.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
 every ``ChatLine`` it shows; a cell ending with ``alice`` (or ``side_by_side(alice, bob)``)
@@ -17,6 +18,7 @@ import html
 import logging
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from chatlib.app import wording
@@ -30,6 +32,7 @@ from chatlib.notebook.background import LiveText
 
 DEFAULT_HOST = "127.0.0.1"
 TIMEOUT = 5.0
+PICTURE_COLUMNS = 64  # how wide a notebook user's screen draws received images
 SERVER_LOGGER = logging.getLogger("chatlib.app.server")
 
 _SERVERS: dict[tuple[str, int], NotebookServer] = {}
@@ -54,9 +57,9 @@ class _ConsoleHandler(logging.Handler):
 class NotebookServer(LiveText):
     """A ``ChatServer`` serving in the background; ``lines`` holds its console log lines."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, data_dir: Path | None = None) -> None:
         super().__init__(f"Chat server {host}:{port} console")
-        self.chat = ChatServer()
+        self.chat = ChatServer(data_dir=data_dir)
         self.host = host
         self.port = port
         self._handler = _ConsoleHandler(self)
@@ -99,12 +102,18 @@ class NotebookServer(LiveText):
             _raised_logger_level = False
 
 
-async def start_chat_server(host: str = DEFAULT_HOST, port: int = 8888) -> NotebookServer:
-    """Start a chat server in the background, replacing the one this module started on that address."""
+async def start_chat_server(
+    host: str = DEFAULT_HOST, port: int = 8888, data_dir: Path | None = None
+) -> NotebookServer:
+    """Start a chat server in the background, replacing the one this module started on that address.
+
+    With a ``data_dir``, the server keeps its known users and history there (and finds them
+    again after a restart); without one, they last as long as the server.
+    """
     previous = _SERVERS.get((host, port))
     if previous is not None:
         await previous.stop()
-    server = NotebookServer(host, port)
+    server = NotebookServer(host, port, data_dir)
     await server.start()
     _SERVERS[(server.host, server.port)] = server
     return server
@@ -159,7 +168,10 @@ class ChatUser:
             link = await ServerLink.open(host, port)
         except OSError as error:
             raise SessionError(f"cannot connect to {host}:{port}: {error.strerror or error}") from None
-        self._session = ChatSession(link, SessionIO(show=self._show, read_line=self._read_line))
+        self._session = ChatSession(
+            link,
+            SessionIO(show=self._show, read_line=self._read_line, picture_columns=lambda: PICTURE_COLUMNS),
+        )
         try:
             self.welcome = await self._session.log_in(self.pseudo, self.token)
             self.token = self.welcome.token or self.token
@@ -182,10 +194,16 @@ class ChatUser:
         await self._wait_until(lambda: any(line.endswith(ending) for line in self.lines), timeout)
 
     async def wait_until_in_room(self, timeout: float = TIMEOUT) -> None:
-        """Wait until the server has let the user into the room, and the room has heard of a newcomer."""
-        await self._wait_until(lambda: self.room is not None, timeout)
+        """Wait until the server has let the user into the room and sent its history, and, for a
+        newcomer, until the room has heard of them (a returning user's room hears "est de retour",
+        which the returning user is not sent)."""
+        await self._wait_until(self._history_arrived, timeout)
         if self.welcome is not None and not self.welcome.returning:
             await self.wait_for(wording.joined(self.welcome.pseudo), timeout)
+
+    def _history_arrived(self) -> bool:
+        """Whether the room's HISTORY, which follows ENTERED, has arrived."""
+        return self._session is not None and self._session.history is not None
 
     async def _wait_until(self, condition: Callable[[], bool], timeout: float) -> None:
         """Wait until ``condition()`` holds, checking it each time the session shows something."""

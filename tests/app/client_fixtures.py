@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pexpect
@@ -65,10 +66,14 @@ class ScriptedUser:
 
     async def wait_for(self, text: str, timeout: float = TIMEOUT) -> ChatLine:
         """Wait until a line whose plain text (clock removed) is exactly ``text`` has been shown."""
+        return await self.wait_for_line(lambda line: without_clock(plain_text(line)) == text, timeout)
+
+    async def wait_for_line(self, wanted: Callable[[ChatLine], bool], timeout: float = TIMEOUT) -> ChatLine:
+        """Wait until a line for which ``wanted(line)`` holds has been shown; return the first one."""
         async with asyncio.timeout(timeout):
             while True:
                 for line in self.lines:
-                    if without_clock(plain_text(line)) == text:
+                    if wanted(line):
                         return line
                 self._shown.clear()
                 await self._shown.wait()

@@ -11,12 +11,21 @@ from chatlib.app.commands import (
     JoinRoom,
     Nothing,
     Quit,
+    SendImageFile,
     SendText,
     ShowHelp,
     help_lines,
     parse_input,
 )
-from chatlib.app.display import ChatLine, LineKind, clock, formatted_text, fragments, plain_text
+from chatlib.app.display import (
+    ChatLine,
+    LineKind,
+    clock,
+    formatted_text,
+    fragments,
+    picture_ansi,
+    plain_text,
+)
 from chatlib.app.protocol import RoomInfo
 from chatlib.app.session import room_list_lines
 
@@ -38,6 +47,10 @@ NOON_LOCAL_MS = int(datetime(2026, 3, 14, 12, 5, 59).timestamp() * 1000)  # naiv
         ("/join   le salon  ", JoinRoom("le salon")),
         ("/join", BadCommand("/join needs a room name: /join ROOM")),
         ("//slash is text", SendText("/slash is text")),
+        ("/image ~/cat.png", SendImageFile("~/cat.png")),
+        ("/image   'my photo.jpg' ", SendImageFile("my photo.jpg")),
+        ('/image "a b.png"', SendImageFile("a b.png")),
+        ("/image", BadCommand("/image needs a file: /image PATH")),
         (
             "/shrug",
             BadCommand(
@@ -53,9 +66,10 @@ def test_typed_lines(typed: str, action: object) -> None:
 def test_help_lists_every_command_aligned() -> None:
     assert help_lines() == [
         "Commands:",
-        "  /help       list the commands",
-        "  /join ROOM  leave this room for ROOM (created if it does not exist)",
-        "  /quit       leave the chat (Ctrl+D does the same)",
+        "  /help        list the commands",
+        "  /join ROOM   leave this room for ROOM (created if it does not exist)",
+        "  /image PATH  send a PNG or JPEG file to the room",
+        "  /quit        leave the chat (Ctrl+D does the same)",
     ]
 
 
@@ -85,6 +99,12 @@ def test_message_from_someone_else_has_a_colored_pseudo() -> None:
         (ChatLine(LineKind.ERROR, "Pseudo refused: taken"), "! Pseudo refused: taken"),
         (ChatLine(LineKind.CLOSING, "The server is closing: bye"), "! The server is closing: bye"),
         (ChatLine(LineKind.NOTICE, "You are in room jeux."), "* You are in room jeux."),
+        (ChatLine(LineKind.GREETING, "Welcome back alice !"), "Welcome back alice !"),
+        (ChatLine(LineKind.HISTORY_MARK, "--- history ---"), "--- history ---"),
+        (
+            ChatLine(LineKind.IMAGE, "[image PNG 96×64]", NOON_LOCAL_MS, "bob", "#1f77b4"),
+            "[12:05] bob sent an image [image PNG 96×64]",
+        ),
     ],
 )
 def test_each_kind_of_line(line: ChatLine, shown: str) -> None:
@@ -107,3 +127,18 @@ def test_room_list() -> None:
         "Name one to join it, or a new name to create it.",
     ]
     assert room_list_lines(()) == ["No rooms yet: name one to create it."]
+
+
+def test_image_line_has_a_colored_pseudo() -> None:
+    line = ChatLine(LineKind.IMAGE, "[image JPEG 40×30]", NOON_LOCAL_MS, "bob", "#1f77b4")
+    assert fragments(line) == [
+        ("class:time", "[12:05] "),
+        ("fg:#1f77b4 bold", "bob"),
+        ("", " sent an image [image JPEG 40×30]"),
+    ]
+
+
+def test_a_picture_keeps_only_its_color_codes() -> None:
+    art = "\x1b[31m##\x1b[2J\x1b]0;x\x07\x1b[0m\n\x1b[34m..\x1b[0m\n"
+    assert plain_text(ChatLine(LineKind.PICTURE, art)) == "##␛[2J␛]0;x␇\n.."
+    assert picture_ansi(art) == "\x1b[31m##␛[2J␛]0;x␇\x1b[0m\n\x1b[34m..\x1b[0m"

@@ -65,8 +65,11 @@ async def test_piped_lines_are_sent_and_the_client_leaves_at_the_end(
     ]
     assert status == 0, err
     lines = out.splitlines()
-    assert all(re.match(CLOCK, line) for line in lines), out
-    assert [without_clock(line) for line in lines] == [
+    assert lines[0] == "--- history ---" and lines[2] == "--- now ---", out
+    chat_lines = lines[1:2] + lines[3:]
+    assert all(re.match(CLOCK, line) for line in chat_lines), out
+    assert [without_clock(line) for line in chat_lines] == [
+        "Annonce : bob a rejoint la chatroom",  # the room's history, before alice came
         "Annonce : alice a rejoint la chatroom",
         "Vous avez dit : bonjour",
         "Vous avez dit : ça va ?",
@@ -75,7 +78,7 @@ async def test_piped_lines_are_sent_and_the_client_leaves_at_the_end(
     ]
     assert "\x1b" not in out + err  # no color codes on a pipe, and peers' text made harmless
     assert "* You are in room jeux. Type /help for the commands." in err.splitlines()
-    assert "*   /quit       leave the chat (Ctrl+D does the same)" in err.splitlines()
+    assert "*   /quit        leave the chat (Ctrl+D does the same)" in err.splitlines()
 
 
 async def test_arriving_messages_are_printed_and_logged(
@@ -87,7 +90,12 @@ async def test_arriving_messages_are_printed_and_logged(
         server_port(chat_server), log_dir, tmp_path / "home", "--pseudo", "alice", "--room", "jeux"
     )
     assert process.stdout is not None and process.stdin is not None
-    assert without_clock(await read_line(process.stdout)) == "Annonce : alice a rejoint la chatroom"
+    assert [without_clock(await read_line(process.stdout)) for _ in range(4)] == [
+        "--- history ---",
+        "Annonce : bob a rejoint la chatroom",
+        "--- now ---",
+        "Annonce : alice a rejoint la chatroom",
+    ]
     await bob.say("salut alice")
     assert without_clock(await read_line(process.stdout)) == "bob a dit : salut alice"
     process.stdin.write("salut bob\n".encode())
@@ -103,6 +111,9 @@ async def test_arriving_messages_are_printed_and_logged(
         without_clock(match.group(1)) for match in logged if match and not match.group(1).startswith("*")
     ]
     assert conversation == [
+        "--- history ---",
+        "Annonce : bob a rejoint la chatroom",
+        "--- now ---",
         "Annonce : alice a rejoint la chatroom",
         "bob a dit : salut alice",
         "Vous avez dit : salut bob",

@@ -84,7 +84,11 @@ async def test_two_users_talk_in_a_room(start_session: SessionStarter) -> None:
 
     alice.type("très bien")
     await bob.wait_for("alice a dit : très bien")
-    assert bob.texts(LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT) == [
+    conversation = (LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT, LineKind.HISTORY_MARK)
+    assert bob.texts(*conversation) == [
+        "--- history ---",
+        "Annonce : alice a rejoint la chatroom",  # what was said before bob came
+        "--- now ---",
         "Annonce : bob a rejoint la chatroom",
         "Vous avez dit : salut à tous",
         "Vous avez dit : ça va ?",
@@ -96,8 +100,8 @@ async def test_two_users_talk_in_a_room(start_session: SessionStarter) -> None:
     await bob.wait_for("Annonce : alice a quitté la chatroom")
     bob.type("/quit")
     assert await finished(bob_session) is SessionEnd.LEFT
-    assert alice.texts(LineKind.MESSAGE, LineKind.OWN_MESSAGE, LineKind.ANNOUNCEMENT) == [
-        "Annonce : alice a rejoint la chatroom",
+    assert alice.texts(*conversation) == [
+        "Annonce : alice a rejoint la chatroom",  # an empty history shows no marks
         "Annonce : bob a rejoint la chatroom",
         "bob a dit : salut à tous",
         "bob a dit : ça va ?",

@@ -246,3 +246,11 @@ def test_bad_server_data_options_exit_2_with_one_line(
         server_settings(argv)
     assert stopped.value.code == 2
     assert error_line(capsys) == message
+
+
+def test_client_state_dir_default_then_file_then_option(tmp_path: Path, isolated_config_places: Path) -> None:
+    assert client_settings([]).state_dir is None
+    write_config(isolated_config_places / "chat.env", "STATE_DIR=~/chat_state\n")
+    assert client_settings([]).state_dir == Path.home() / "chat_state"
+    assert client_settings(["--state-dir", str(tmp_path / "s")]).state_dir == tmp_path / "s"
+    assert server_settings([]).port == DEFAULT_PORT  # the client's key does not bother the server

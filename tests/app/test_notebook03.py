@@ -264,7 +264,15 @@ async def test_joining_again_with_the_same_pseudo_comes_back_as_the_same_user() 
         assert not first.running and second.running
         assert first.welcome is not None and second.welcome is not None
         assert second.welcome.returning and second.welcome.user_id == first.welcome.user_id
-        assert "* Welcome back alice !" in second.lines
+        assert second.lines[0] == "Welcome back alice !"
+        history = second.lines[second.lines.index("--- history ---") : second.lines.index("--- now ---") + 1]
+        assert [without_clock(line) for line in history] == [
+            "--- history ---",
+            "[hh:mm] Annonce : alice a rejoint la chatroom",
+            "[hh:mm] Annonce : bob a rejoint la chatroom",
+            "[hh:mm] Annonce : alice a quitté la chatroom",
+            "--- now ---",
+        ]
         await bob.wait_for("alice est de retour !")
         second.type("me again")
         await bob.wait_for("alice a dit : me again")
