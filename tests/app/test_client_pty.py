@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.protocol import Announcement, Message
+from chatlib.app.protocol import Announcement, ImageFrom, Message, SendImage
+from chatlib.app.sample_image import sample_png, write_sample_png
 from chatlib.app.server import ChatServer
 from tests.app.client_fixtures import PtyClient
 from tests.app.conftest import ClientFactory, FrameClient
@@ -110,7 +111,9 @@ async def test_ctrl_c_at_a_question_exits_cleanly(terminal_client: PtyClient) ->
     assert "Traceback" not in terminal_client.output()
 
 
-async def test_ctrl_c_in_the_chat_leaves_like_quit(terminal_client: PtyClient, connect: ClientFactory) -> None:
+async def test_ctrl_c_in_the_chat_leaves_like_quit(
+    terminal_client: PtyClient, connect: ClientFactory
+) -> None:
     bob = await connect("bob", "jeux")
     await log_in(terminal_client, "alice", "jeux")
     await bob.next_frame()  # alice's arrival
@@ -118,3 +121,65 @@ async def test_ctrl_c_in_the_chat_leaves_like_quit(terminal_client: PtyClient, c
     assert await terminal_client.exit_status() == 0
     departure = await bob.next_frame()
     assert isinstance(departure, Announcement) and departure.text == "Annonce : alice a quitté la chatroom"
+
+
+async def test_image_sent_and_received_in_a_terminal(
+    terminal_client: PtyClient, connect: ClientFactory, tmp_path: Path
+) -> None:
+    picture = write_sample_png(tmp_path / "my picture.png")
+    bob = await connect("bob", "jeux")
+    await log_in(terminal_client, "alice", "jeux")
+    await bob.next_frame()  # alice's arrival
+
+    terminal_client.send(f"/image '{picture}'\r")  # quoted, as a terminal does with a dropped file
+    await terminal_client.expect_exact(f"Image sent (PNG 96×64, {picture.stat().st_size} bytes)")
+    image = await bob.next_frame()
+    assert isinstance(image, ImageFrom) and image.data == picture.read_bytes()
+
+    terminal_client.send("/image nowhere.png\r")
+    await terminal_client.expect_exact("Image not sent: cannot read nowhere.png: No such file or directory")
+
+    await bob.send(SendImage(sample_png()))
+    await terminal_client.expect(r"bob.* sent an image \[image PNG 96×64\]")
+    art = await terminal_client.expect(r"(\x1b\[[0-9;]*m[^\x1b\r\n]+){10,}")  # a row of colored characters
+    assert "\x1b]" not in art and "\x1b[2J" not in art
+    terminal_client.send("/quit\r")
+    assert await terminal_client.exit_status() == 0
+
+    log = (tmp_path / "logs" / "client.log").read_text("utf-8")
+    assert "bob sent an image [image PNG 96×64]" in log
+    assert "\x1b" not in log and len(log.splitlines()) < 20  # the placeholder, not the art
+
+
+async def test_a_second_run_is_welcomed_back(
+    chat_server: ChatServer, connect: ClientFactory, tmp_path: Path
+) -> None:
+    assert chat_server.address is not None
+    port, logs, home = chat_server.address[1], tmp_path / "logs", tmp_path / "home"
+    bob = await connect("bob", "jeux")
+    first = PtyClient(port, logs, home)
+    try:
+        await log_in(first, "alice", "jeux")
+        first.send("/quit\r")
+        assert await first.exit_status() == 0
+    finally:
+        first.kill()
+    assert [getattr(await bob.next_frame(), "text", None) for _ in range(2)] == [
+        "Annonce : alice a rejoint la chatroom",
+        "Annonce : alice a quitté la chatroom",
+    ]
+
+    second = PtyClient(port, logs, home)  # same home: same token file
+    try:
+        await second.expect_exact("Your pseudo:")
+        second.send("alice\r")
+        await second.expect_exact("Welcome back alice !")
+        await second.expect_exact("Room to join or create:")
+        second.send("jeux\r")
+        await second.expect(r"--- history ---.*Annonce : alice a quitt.* la chatroom.*--- now ---")
+        back = await bob.next_frame()
+        assert isinstance(back, Announcement) and back.text == "alice est de retour !"
+        second.send("/quit\r")
+        assert await second.exit_status() == 0
+    finally:
+        second.kill()
