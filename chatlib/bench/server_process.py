@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from chatlib.bench.quiet_server import NO_RATE_LIMIT, has_rate_limit_setting
+
 SERVER_MODULE = "chatlib.app.server"
 QUIET_WRAPPER = "chatlib.bench.quiet_server"
 START_TIMEOUT_SECONDS = 20.0
@@ -97,19 +99,24 @@ def start_server(
     empty_config.write_text("", encoding="utf-8")
     port = free_port(host)
     quiet_option = "--quiet" in help_text
-    module = SERVER_MODULE if quiet_option else QUIET_WRAPPER
     arguments = ["-a", host, "-p", str(port), "--log-dir", work_dir.name, "--config", str(empty_config)]
     if "--no-verbose" in help_text:
         arguments.append("--no-verbose")
     if quiet_option:
         arguments.append("--quiet")
+    use_wrapper = not quiet_option
     if "--no-rate-limit" in help_text:
         arguments.append("--no-rate-limit")
         rate_limiting = "off (--no-rate-limit)"
-    elif "rate" in help_text.lower():
-        rate_limiting = "unknown: the server's --help mentions a rate but has no --no-rate-limit"
+    elif has_rate_limit_setting():
+        arguments.append(NO_RATE_LIMIT)
+        use_wrapper = True
+        rate_limiting = (
+            f"off (ServerLimits.rate_limit=None, set by {QUIET_WRAPPER}: the server has no --no-rate-limit)"
+        )
     else:
-        rate_limiting = "none (the server has no rate limit option)"
+        rate_limiting = "none (this server has no flood rate limit)"
+    module = QUIET_WRAPPER if use_wrapper else SERVER_MODULE
     loop_used = "asyncio (default)"
     if loop is not None and loop != "asyncio":
         if "--loop" in help_text:
@@ -135,7 +142,7 @@ def start_server(
     stderr_file.close()
     handle = ServerHandle(
         host, port, process.pid, True, rate_limiting, loop_used,
-        "quiet (--quiet)" if quiet_option else f"quiet (run through {QUIET_WRAPPER})",
+        f"quiet (run through {QUIET_WRAPPER})" if use_wrapper else "quiet (--quiet)",
         process, work_dir, ["python", "-m", module, *arguments],
     )
     try:
