@@ -190,21 +190,25 @@ class Console:
         self.lines.append(str(line))
         self._changed.set()
 
-    async def expect(self, line: str, sent: str, timeout: float | None = None) -> None:
-        """Wait for exactly `line` on the console; Mismatch with the console's lines if it doesn't come."""
+    async def expect(self, line: str, sent: str, timeout: float | None = None, *, exact: bool = True) -> None:
+        """Wait for exactly `line` on the console (a line containing it if not `exact`); else Mismatch."""
         timeout = WAIT_SECONDS if timeout is None else timeout
+
+        def is_shown() -> bool:
+            return line in self.lines if exact else any(line in shown for shown in self.lines)
+
         try:
             async with asyncio.timeout(timeout):
-                while line not in self.lines:
+                while not is_shown():
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            shown = "\n".join(repr(shown) for shown in self.lines) or f"nothing within {timeout:g} s"
+            everything_shown = ", ".join(map(repr, self.lines)) or f"nothing within {timeout:g} s"
             raise Mismatch(
-                "the server's console did not show the expected line",
+                "the expected line was not shown",
                 sent=sent,
-                expected=repr(line),
-                arrived=shown,
+                expected=repr(line) if exact else f"a line containing {line!r}",
+                arrived=everything_shown,
             ) from None
 
 

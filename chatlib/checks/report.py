@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 STRICT_ENVIRONMENT_VARIABLE = "CHATLIB_CHECKS_STRICT"
 MAX_SHOWN_CHARACTERS = 600
@@ -61,8 +62,6 @@ class ScenarioResult:
     def text(self) -> str:
         """The scenario as the report prints it: a status word, the name, then indented details."""
         lines = [f"  {self.status.value:<19} {self.name}"]
-        if self.status is Status.NOT_GIVEN:
-            return f"{lines[0]} ({', '.join(self.details)})"
         lines.extend(f"  {'':<19}   {line}" for line in self.details)
         return "\n".join(lines)
 
@@ -95,15 +94,30 @@ class CheckReport:
         if waiting := self.count(Status.NOT_IMPLEMENTED):
             counts.append(f"{waiting} not implemented yet")
         if not_given := self.count(Status.NOT_GIVEN):
-            counts.append(f"{not_given} not checked")
+            missing = sorted({detail for result in self.results if result.status is Status.NOT_GIVEN
+                              for detail in result.details})
+            counts.append(f"{not_given} not checked ({', '.join(missing)})")
         return f"Checks for {self.step} ({self.title}): {', '.join(counts)}"
 
     def text(self) -> str:
-        """The whole report: the summary line, then each scenario."""
-        return "\n".join([self.summary(), *(result.text() for result in self.results)])
+        """The whole report: the summary line, then each scenario checked."""
+        shown = [result for result in self.results if result.status is not Status.NOT_GIVEN]
+        return "\n".join([self.summary(), *(result.text() for result in shown)])
+
+    def verdict(self) -> str:
+        """A one-line conclusion, shown when the report is a notebook cell's result."""
+        if not self.passed:
+            return f"{self.step}: not there yet, {self.count(Status.FAIL)} scenario(s) failed (see above)"
+        if self.count(Status.NOT_IMPLEMENTED):
+            return f"{self.step}: nothing wrong so far, {self.count(Status.NOT_IMPLEMENTED)} scenario(s) to implement"
+        return f"{self.step}: every scenario checked passed"
 
     def __repr__(self) -> str:
         return f"<CheckReport {self.summary()}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython shows the verdict under the printed report, not the whole report again."""
+        printer.text(self.verdict())
 
 
 class CheckFailed(AssertionError):

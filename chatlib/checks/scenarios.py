@@ -48,7 +48,7 @@ async def run_scenario(scenario: Scenario, given: Implementation, skeletons: set
     """Run one scenario on `given` and say how it went; never raises (but lets Ctrl+C through)."""
     missing = [keyword for keyword in scenario.needs if given.get(keyword) is None]
     if missing:
-        return ScenarioResult(scenario.name, Status.NOT_GIVEN, (f"needs {', '.join(missing)}=...",))
+        return ScenarioResult(scenario.name, Status.NOT_GIVEN, (f"give {'=..., '.join(missing)}=... to check them",))
     waiting = [keyword for keyword in scenario.needs if keyword in skeletons]
     if waiting:
         return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, (f"{', '.join(waiting)}: still a skeleton",))

@@ -17,8 +17,8 @@ BROKEN = __import__("pathlib").Path(__file__).parent / "broken"
 
 @pytest.fixture(autouse=True)
 def short_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A broken implementation makes the checks wait for what never comes: 1 s is plenty on loopback."""
-    monkeypatch.setattr(peers, "WAIT_SECONDS", 1.0)
+    """A broken implementation makes the checks wait for what never comes: 0.5 s is plenty on loopback."""
+    monkeypatch.setattr(peers, "WAIT_SECONDS", 0.5)
     monkeypatch.delenv("CHATLIB_CHECKS_STRICT", raising=False)
     yield
 
@@ -66,7 +66,7 @@ async def test_a_missing_leave_announcement_is_caught() -> None:
     ]
     text = failure_text(report, report.failures[0].name)
     assert "expected: b'Annonce : bob a quitt\\xc3\\xa9 la chatroom\\n'" in text
-    assert "arrived:  nothing arrived within 1 s" in text
+    assert "arrived:  nothing arrived within 0.5 s" in text
     assert "bob (127.0.0.1:" in text and "closed its connection" in text
 
 
@@ -96,7 +96,7 @@ async def test_a_client_that_reads_only_after_typing_is_caught() -> None:
     report = await check("ii_4", show=None, **broken("typed_first_client.py", "ii_4"))
     text = failure_text(report, "client shows the server's lines while the user types nothing")
     assert "expected: 'Hello 127.0.0.1:" in text
-    assert "arrived:  nothing within 1 s" in text
+    assert "arrived:  nothing within 0.5 s" in text
 
 
 async def test_skeletons_are_not_implemented_yet_and_never_raise_even_in_strict_mode() -> None:
