@@ -62,6 +62,8 @@ class ScenarioResult:
     def text(self) -> str:
         """The scenario as the report prints it: a status word, the name, then indented details."""
         lines = [f"  {self.status.value:<19} {self.name}"]
+        if self.status is Status.NOT_IMPLEMENTED:
+            return lines[0]
         lines.extend(f"  {'':<19}   {line}" for line in self.details)
         return "\n".join(lines)
 
@@ -92,7 +94,11 @@ class CheckReport:
         """One line: the step and how many scenarios ended each way."""
         counts = [f"{self.count(Status.PASS)} passed", f"{self.count(Status.FAIL)} failed"]
         if waiting := self.count(Status.NOT_IMPLEMENTED):
-            counts.append(f"{waiting} not implemented yet")
+            skeletons = sorted({detail.removesuffix(" still a skeleton") for result in self.results
+                                if result.status is Status.NOT_IMPLEMENTED for detail in result.details
+                                if detail.endswith(" still a skeleton")})
+            to_write = f" (to write: {', '.join(skeletons)})" if skeletons else ""
+            counts.append(f"{waiting} not implemented yet{to_write}")
         if not_given := self.count(Status.NOT_GIVEN):
             missing = sorted({detail for result in self.results if result.status is Status.NOT_GIVEN
                               for detail in result.details})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -51,7 +52,8 @@ async def run_scenario(scenario: Scenario, given: Implementation, skeletons: set
         return ScenarioResult(scenario.name, Status.NOT_GIVEN, (f"give {'=..., '.join(missing)}=... to check them",))
     waiting = [keyword for keyword in scenario.needs if keyword in skeletons]
     if waiting:
-        return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, (f"{', '.join(waiting)}: still a skeleton",))
+        names = ", ".join(function_name(given[keyword], keyword) for keyword in waiting)
+        return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, (f"{names} still a skeleton",))
     try:
         await run_isolated(lambda: scenario.run(given), scenario.timeout)
     except NotImplementedError:
@@ -65,6 +67,11 @@ async def run_scenario(scenario: Scenario, given: Implementation, skeletons: set
     except Exception as error:
         return ScenarioResult(scenario.name, Status.FAIL, unexpected_error(error))
     return ScenarioResult(scenario.name, Status.PASS)
+
+
+def function_name(implementation: Any, keyword: str) -> str:
+    """The name the student gave a function (`handle_client`), else the keyword it was given as."""
+    return getattr(inspect.unwrap(implementation), "__name__", keyword)
 
 
 def unexpected_error(error: BaseException) -> tuple[str, ...]:
