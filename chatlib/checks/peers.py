@@ -13,7 +13,7 @@ import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from chatlib.checks.report import Mismatch
+from chatlib.checks.report import Mismatch, show_bytes
 
 HOST = "127.0.0.1"
 WAIT_SECONDS = 3.0
@@ -62,7 +62,7 @@ def describe_arrival(received: ReceivedBytes, mark: int, waited: float) -> str:
     data = received.since(mark)
     if data:
         note = " (then the connection was closed)" if received.closed else ""
-        return repr(data) + note
+        return show_bytes(data) + note
     if received.closed:
         return "nothing: the connection was closed"
     return f"nothing arrived within {waited:g} s"
@@ -119,11 +119,13 @@ class Peer:
             return expected in _whole_lines(data[since:])
 
         if not await self.received.wait_until(has_line, timeout):
+            arrived = self.received.since(since)
             raise Mismatch(
                 f"{self} did not receive the line it should have",
                 sent=sent,
-                expected=repr(expected),
+                expected=show_bytes(expected),
                 arrived=describe_arrival(self.received, since, timeout),
+                hint=difference_hint(expected, _whole_lines(arrived) or [arrived]),
             )
 
     async def close(self) -> None:
@@ -144,6 +146,22 @@ class Peer:
         self.writer.transport.abort()
 
 
+def difference_hint(expected: bytes, arrived_lines: list[bytes]) -> str:
+    """Where the arrived line closest to `expected` first differs from it, when one is close."""
+    if any(line == expected[:-1] for line in arrived_lines):
+        return 'each line the server sends ends with a newline, "\\n"'
+
+    def common_prefix(line: bytes) -> int:
+        return next((index for index, (a, b) in enumerate(zip(line, expected)) if a != b), min(len(line), len(expected)))
+
+    closest = max(arrived_lines, key=common_prefix)
+    index = common_prefix(closest)
+    if index < 3:
+        return ""
+    return (f"the first difference is at byte {index}: expected {expected[index:index + 12]!r}, "
+            f"arrived {closest[index:index + 12]!r}")
+
+
 def _whole_lines(data: bytes) -> list[bytes]:
     """The complete lines in `data`, each with its "\\n"."""
     return [line for line in data.splitlines(keepends=True) if line.endswith(b"\n")]
@@ -151,7 +169,15 @@ def _whole_lines(data: bytes) -> list[bytes]:
 
 async def start_server_under_test(server: Callable[..., Awaitable[Any]], show: Show) -> tuple[asyncio.Server, int]:
     """Start the student's `start_server(host, port, show)` on port 0: the server and its port."""
-    started = await server(HOST, 0, show)
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            started = await server(HOST, 0, show)
+    except TimeoutError:
+        raise Mismatch(
+            f"start_server did not return within {WAIT_SECONDS:g} s",
+            expected="the asyncio.Server, returned as soon as it listens",
+            hint="leave `await server.serve_forever()` out of start_server: whoever calls it decides how long to serve",
+        ) from None
     if started is None or started is Ellipsis:
         raise NotImplementedError
     if not isinstance(started, asyncio.Server):
@@ -209,6 +235,7 @@ class Console:
                 sent=sent,
                 expected=repr(line) if exact else f"a line containing {line!r}",
                 arrived=everything_shown,
+                hint="" if self.lines else "show lines with the `show` parameter, show(...), not print(...)",
             ) from None
 
 

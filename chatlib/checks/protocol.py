@@ -10,6 +10,7 @@ Shapes: `encode(frame) -> bytes`; `decoder` a class like `FrameDecoder(side)` wh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +33,7 @@ from chatlib.app.protocol import (
 )
 from chatlib.checks import peers
 from chatlib.checks.peers import HOST
-from chatlib.checks.report import Mismatch
+from chatlib.checks.report import Mismatch, shorten
 from chatlib.checks.scenarios import Implementation, Scenario, Step
 
 TIME_MS = 1_764_000_000_000
@@ -60,6 +61,18 @@ WIRE_FRAMES: list[Any] = [
 PIECE_PAUSE = 0.05
 
 
+def describe_frames(frames: list[Any]) -> str:
+    """Frames as Python writes them, with long texts and data cut short, so a report stays readable."""
+    described = []
+    for frame in frames:
+        if not dataclasses.is_dataclass(frame):
+            described.append(str(frame))
+            continue
+        values = [f"{field.name}={shorten(repr(getattr(frame, field.name)), 40)}" for field in dataclasses.fields(frame)]
+        described.append(f"{type(frame).__name__}({', '.join(values)})")
+    return "[" + ", ".join(described) + "]"
+
+
 def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str, expected: list[Any]) -> list[Any]:
     """Feed `chunks` to a new decoder for frames from `side`; every frame it returns, in order."""
     decoder = given["decoder"](side)
@@ -71,7 +84,7 @@ def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str, ex
         frames.extend(result)
     if frames != expected:
         raise Mismatch("the decoder did not give back exactly the frames encoded", sent=sent,
-                       expected=repr(expected), arrived=repr(frames))
+                       expected=describe_frames(expected), arrived=describe_frames(frames))
     return frames
 
 
@@ -147,6 +160,7 @@ async def framing_over_tcp(given: Implementation) -> None:
             async with asyncio.timeout(peers.WAIT_SECONDS):
                 while (frame := await receive()) is not None and len(frames) <= len(WIRE_FRAMES):
                     frames.append(frame)
+            frames.append("<then the end: receive() returned None>")
         except TimeoutError:
             frames.append(f"<nothing more within {peers.WAIT_SECONDS:g} s>")
         except Exception as error:
@@ -155,13 +169,15 @@ async def framing_over_tcp(given: Implementation) -> None:
             frames.append(f"<raised {type(error).__name__}: {error}>")
         finally:
             writer.close()
-        if frames != WIRE_FRAMES:
+        if frames != [*WIRE_FRAMES, "<then the end: receive() returned None>"]:
             raise Mismatch(
-                "the frames read from the connection are not the frames sent (a fixed read(1024) "
-                "loses glued frames and cuts long ones: read the header, then exactly its length)",
-                sent="3 small frames in one write, then a 3008-byte frame in pieces, then one more frame",
-                expected=repr(WIRE_FRAMES),
-                arrived=repr(frames),
+                "the frames read from the connection are not the frames sent",
+                sent=f"3 small frames in one write, then a {len(encode(WIRE_FRAMES[3]))}-byte frame in pieces, "
+                "then one more frame, then the end of the connection",
+                expected=describe_frames([*WIRE_FRAMES, "<then the end: receive() returned None>"]),
+                arrived=describe_frames(frames),
+                hint="a fixed read(1024) loses glued frames and cuts long ones: "
+                "read the header, then exactly the length it gives",
             )
     finally:
         server.close()

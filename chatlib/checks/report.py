@@ -27,20 +27,33 @@ class Mismatch(Exception):
     as a repr) and `arrived` what actually came, so the student sees all three.
     """
 
-    def __init__(self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "") -> None:
+    def __init__(self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "", hint: str = "") -> None:
         super().__init__(problem)
         self.problem = problem
         self.sent = sent
         self.expected = expected
         self.arrived = arrived
+        self.hint = hint
 
     def details(self) -> list[str]:
         """The report lines under the scenario's name."""
         lines = [self.problem]
-        for label, text in (("sent", self.sent), ("expected", self.expected), ("arrived", self.arrived)):
+        labelled = (("sent", self.sent), ("expected", self.expected), ("arrived", self.arrived), ("hint", self.hint))
+        for label, text in labelled:
             if text:
                 lines.append(f"{label + ':':9} {shorten(text)}")
         return lines
+
+
+def show_bytes(data: bytes) -> str:
+    """Bytes exactly as Python writes them, plus the text they hold when it is not plain ASCII."""
+    written = repr(data)
+    if not data.isascii():
+        try:
+            written += f" (as text: {data.decode()!r})"
+        except UnicodeDecodeError:
+            pass
+    return written
 
 
 def shorten(text: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
@@ -48,7 +61,7 @@ def shorten(text: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
     if len(text) <= limit:
         return text
     half = limit // 2
-    return f"{text[:half]} [... {len(text) - limit} characters ...] {text[-half:]}"
+    return f"{text[:half]}[...{len(text) - limit} characters...]{text[-half:]}"
 
 
 @dataclass(frozen=True)

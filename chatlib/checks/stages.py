@@ -44,12 +44,15 @@ class ChatRoom:
         """A new client that has greeted the server as the stage wants, and got its answer."""
         peer = await self.connect(name)
         mark = peer.mark()
-        if self.stage in PSEUDO_STAGES:
-            await peer.send(f"Hello|{name}")
-            await peer.expect_line(f"Annonce : {name} a rejoint la chatroom", mark, sent=f"{peer} sent 'Hello|{name}'")
-        else:
-            await peer.send("Hello")
-            await peer.expect_line(f"Hello {peer.address}", mark, sent=f"{peer} sent 'Hello'")
+        greeting = f"Hello|{name}" if self.stage in PSEUDO_STAGES else "Hello"
+        answer = f"Annonce : {name} a rejoint la chatroom" if self.stage in PSEUDO_STAGES else f"Hello {peer.address}"
+        await peer.send(greeting)
+        try:
+            await peer.expect_line(answer, mark, sent=f"{peer} sent {greeting!r}, with no newline, as the course's clients do")
+        except Mismatch as mismatch:
+            if not mismatch.hint and not peer.received.since(mark):
+                mismatch.hint = "messages come without a newline: read them with `await reader.read(1024)`, not readline()"
+            raise
         return peer
 
     def speaker_name(self, peer: Peer) -> str:
@@ -320,9 +323,13 @@ def client_shows_while_waiting(stage: str) -> Callable[[Implementation], Awaitab
                 lines = [f"Hello {client.server.client_address}", "127.0.0.1:40000 a dit : coucou"]
             for line in lines:
                 await client.server.send(f"{line}\n".encode())
-                await client.screen.expect(
-                    line, sent=f"the server sent {line!r} + '\\n' while the user typed nothing"
-                )
+                try:
+                    await client.screen.expect(line, sent=f"the server sent {line!r} + '\\n' while the user typed nothing")
+                except Mismatch as mismatch:
+                    if not client.screen.lines:
+                        mismatch.hint = ("wait for the keyboard and for the server at the same time: "
+                                         "two coroutines run together with asyncio.gather()")
+                    raise
 
     return scenario
 
