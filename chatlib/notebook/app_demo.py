@@ -186,12 +186,14 @@ class ChatUser:
         """Type a line and press Enter: a message, or a command such as ``/join jeux``."""
         self._typed.put_nowait(text)
 
-    async def wait_for(self, ending: str, timeout: float = TIMEOUT) -> None:
-        """Wait until the screen shows a line ending with ``ending`` (its ``[hh:mm]`` varies).
+    async def wait_for(self, ending: str, timeout: float = TIMEOUT) -> str:
+        """Wait until the screen shows a line ending with ``ending`` (its ``[hh:mm]`` varies); return
+        the last such line.
 
         Raises TimeoutError after ``timeout`` seconds, or the session's error if it ended first.
         """
         await self._wait_until(lambda: any(line.endswith(ending) for line in self.lines), timeout)
+        return next(line for line in reversed(self.lines) if line.endswith(ending))
 
     async def wait_until_in_room(self, timeout: float = TIMEOUT) -> None:
         """Wait until the server has let the user into the room and sent its history, and, for a

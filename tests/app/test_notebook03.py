@@ -1,12 +1,14 @@
-"""Notebook 03 (the finished app, first half) run headless, and its in-notebook helpers on their own."""
+"""Notebook 03 (the finished app, both halves) run headless, and its in-notebook helpers on their own."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -43,8 +45,12 @@ class ExecutedNotebook:
         self.port = port
 
     def cell(self, snippet: str) -> nbformat.NotebookNode:
-        """The one code cell whose source contains ``snippet``."""
-        found = [cell for cell in self.notebook.cells if cell.cell_type == "code" and snippet in cell.source]
+        """The one code cell whose source contains ``snippet``, or whose id is ``snippet``."""
+        found = [
+            cell
+            for cell in self.notebook.cells
+            if cell.cell_type == "code" and (snippet in cell.source or cell.get("id") == snippet)
+        ]
         assert len(found) == 1, f"{len(found)} code cells contain {snippet!r}"
         return found[0]
 
@@ -115,11 +121,12 @@ def test_two_server_objects_run_side_by_side_with_their_own_users(executed: Exec
 
 @pytest.mark.notebook
 def test_the_server_cell_serves_on_chat_port_and_shows_its_console(executed: ExecutedNotebook) -> None:
-    console = executed.text("server = await start_chat_server(HOST, PORT)")
-    assert f"listening on 127.0.0.1:{executed.port}" in console
-    assert "INFO message received from bob (" in console and ") in general: Toujours là ?" in console
-    assert "WARNING protocol error from 127.0.0.1:" in console
-    assert console.rstrip().endswith("INFO server stopped: server shutting down")
+    console = executed.text("part3a-19")  # server = await start_chat_server(HOST, PORT, data_dir=DATA_DIR)
+    assert console.startswith(f"Chat server 127.0.0.1:{executed.port} console\n")
+    assert console.rstrip().endswith("INFO server stopped: server shutting down")  # stopped in section 9
+    last_lines = executed.text("print(*server.lines[-8:]")
+    assert "INFO message received from bob (" in last_lines and ") in general: Toujours là ?" in last_lines
+    assert "WARNING protocol error from 127.0.0.1:" in last_lines
 
 
 @pytest.mark.notebook
@@ -185,8 +192,17 @@ def test_the_scripted_chat_client_uses_the_config_file_and_reaches_the_room(
     assert "chat-client exited with status 0\n" in output
     assert (
         "its output:\n"
+        "--- history ---\n"
+        "[hh:mm] Annonce : alice a rejoint la chatroom\n"
+        "[hh:mm] Annonce : bob a rejoint la chatroom\n"
+        "[hh:mm] alice a dit : Salut bob !\n"
+        "[hh:mm] bob a dit : Salut alice, ça va ?\n"
+        "[hh:mm] bob a dit : Toujours là ?\n"
+        "--- now ---\n"
         "[hh:mm] Annonce : robot a rejoint la chatroom\n"
         "[hh:mm] Vous avez dit : Bonjour, je suis un script\n"
+        "\n"
+        "its client.log:\n"
     ) in output
     assert f"* Connecting to 127.0.0.1:{executed.port}..." in output
     assert output.endswith(
@@ -194,6 +210,112 @@ def test_the_scripted_chat_client_uses_the_config_file_and_reaches_the_room(
         "[hh:mm] Annonce : robot a rejoint la chatroom\n"
         "[hh:mm] robot a dit : Bonjour, je suis un script\n"
         "[hh:mm] Annonce : robot a quitté la chatroom\n"
+    )
+
+
+@pytest.mark.notebook
+def test_each_connection_comes_from_a_new_port(executed: ExecutedNotebook) -> None:
+    output = executed.text("ports.append(")
+    assert re.fullmatch(
+        r"three connections from this notebook came from the ports \[\d+, \d+, \d+\]\n"
+        r"all different: True\n",
+        output,
+    )
+
+
+@pytest.mark.notebook
+def test_a_user_who_leaves_is_known_and_her_pseudo_protected_until_she_is_welcomed_back(
+    executed: ExecutedNotebook,
+) -> None:
+    assert re.fullmatch(
+        r"alice's user id: [0-9a-f]{16} - still known to the server: True\n",
+        executed.text("first_id = alice.welcome.user_id"),
+    )
+    assert executed.text("async def try_hello(") == (
+        "alice, no token:    Error(code=<ErrorCode.PSEUDO_TAKEN: 5>,"
+        " text='the pseudo alice belongs to another user')\n"
+        "alice, wrong token: Error(code=<ErrorCode.BAD_TOKEN: 12>, text='wrong token for the pseudo alice')\n"
+        "bob, no token:      Error(code=<ErrorCode.PSEUDO_TAKEN: 5>,"
+        " text='the pseudo bob is already in use')\n"
+    )
+    assert executed.text('await bob.wait_for("alice est de retour !")') == (
+        "returning: True - same user id: True\n"
+        "alice's first line: Welcome back alice !\n"
+        "bob's last line:    [hh:mm] alice est de retour !\n"
+    )
+
+
+@pytest.mark.notebook
+def test_a_late_joiner_sees_the_history_apart(executed: ExecutedNotebook) -> None:
+    screen = executed.text('dave = await join_chat("dave"').splitlines()
+    start = screen.index("--- history ---")
+    assert screen[start:] == [
+        "--- history ---",
+        "[hh:mm] Annonce : alice a rejoint la chatroom",
+        "[hh:mm] Annonce : bob a rejoint la chatroom",
+        "[hh:mm] alice a dit : Salut bob !",
+        "[hh:mm] bob a dit : Salut alice, ça va ?",
+        "[hh:mm] bob a dit : Toujours là ?",
+        "[hh:mm] Annonce : robot a rejoint la chatroom",
+        "[hh:mm] robot a dit : Bonjour, je suis un script",
+        "[hh:mm] Annonce : robot a quitté la chatroom",
+        "[hh:mm] Annonce : alice a quitté la chatroom",
+        "[hh:mm] alice est de retour !",
+        "--- now ---",
+        "[hh:mm] Annonce : dave a rejoint la chatroom",
+    ]
+    html = executed.html('dave = await join_chat("dave"')
+    assert '<span style="color:#888888">--- history ---</span>' in html
+
+
+@pytest.mark.notebook
+def test_the_history_file_is_only_appended_to(executed: ExecutedNotebook) -> None:
+    first, last = executed.text("history_file.stat()").splitlines()
+    grown = re.fullmatch(
+        r"8 messages later the file grew by (\d+) bytes, (\d+) in all; still the same file: True", first
+    )
+    assert grown is not None and 8 * 80 < int(grown.group(1)) < int(grown.group(2))
+    assert last.startswith("its last line: ")
+    record = json.loads(last.removeprefix("its last line: "))
+    assert {key: record[key] for key in ("room", "kind", "pseudo", "text")} == {
+        "room": "jeux",
+        "kind": "message",
+        "pseudo": "carol",
+        "text": "message 7",
+    }
+
+
+@pytest.mark.notebook
+def test_an_image_is_drawn_for_alice_and_a_bomb_refused_twice(executed: ExecutedNotebook) -> None:
+    image_cell = executed.cell('bob.type(f"/image {picture}")')
+    assert any("image/png" in output.get("data", {}) for output in image_cell.outputs)
+    output = executed.text('bob.type(f"/image {picture}")')
+    drawn = output.split("[hh:mm] bob sent an image [image PNG 96×64]\n")
+    assert len(drawn) == 2
+    rows = drawn[1].splitlines()
+    assert len(rows) == 19 and {len(row) for row in rows} == {64} and len(set(drawn[1]) - {"\n"}) > 10
+    refusal = "the image is 6000×6000 pixels; the most is 16777216 pixels and 8192 on a side"
+    assert re.fullmatch(
+        r"bomb\.png: \d{4} bytes, 36 million pixels\n"
+        f"bob's client: ! Image not sent: {refusal}\n"
+        f"the server to mallory: Error\\(code=<ErrorCode.BAD_IMAGE: 11>, text='{refusal}'\\)\n",
+        executed.text("PillowImage.new("),
+    )
+
+
+@pytest.mark.notebook
+def test_a_restarted_server_keeps_its_users_and_history(executed: ExecutedNotebook) -> None:
+    restart = executed.text('await alice.wait_for("! The server is closing: server shutting down")')
+    loaded = re.search(r"INFO 6 known users and 28 history entries loaded from (\S+)/server-data\n", restart)
+    assert loaded is not None
+    assert f"\nlistening on 127.0.0.1:{executed.port}\n" in restart
+    assert not Path(loaded.group(1)).exists()  # the last cell removed the notebook's temporary folder
+    assert executed.text('alice.lines.index("--- history ---")') == (
+        "Welcome back alice !\n"
+        "17 lines of history from before the restart; the first three:\n"
+        "[hh:mm] Annonce : alice a rejoint la chatroom\n"
+        "[hh:mm] Annonce : bob a rejoint la chatroom\n"
+        "[hh:mm] alice a dit : Salut bob !\n"
     )
 
 
