@@ -110,9 +110,11 @@ class BenchClient(asyncio.Protocol):
             self._frames.put_nowait(frame)
 
     def _handle_other(self, frame: Frame) -> None:
-        """A frame other than a benchmark message while counting: answer PING, ignore the rest."""
+        """A frame other than a benchmark message while counting: answer PING, stop on ERROR."""
         if isinstance(frame, Ping):
             self.send(PONG)
+        elif isinstance(frame, Error):  # e.g. RATE_LIMITED: the report must say why messages went missing
+            self._fail(f"client {self.index}: the server sent {frame.code.name}: {frame.text}")
 
     def _fail(self, reason: str) -> None:
         """Record why this client stopped (unless it had already finished) and close it."""
