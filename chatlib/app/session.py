@@ -148,8 +148,8 @@ class ChatSession:
         self.room: str | None = None
         self.history: RoomHistory | None = None  # the last room's history, once it has arrived
 
-    def _notice(self, text: str, time_ms: int | None = None) -> None:
-        self._io.show(ChatLine(LineKind.NOTICE, text, time_ms))
+    def _notice(self, text: str) -> None:
+        self._io.show(ChatLine(LineKind.NOTICE, text))
 
     def _error(self, text: str) -> None:
         self._io.show(ChatLine(LineKind.ERROR, text))
