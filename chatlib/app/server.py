@@ -320,8 +320,11 @@ class ChatServer:
             await asyncio.sleep(limits.watch_interval())
             now = time.monotonic()
             for connection in list(self._connections):
-                if connection.pseudo is None and now - connection.connected_at > limits.hello_timeout:
-                    self._drop(connection, ErrorCode.TIMEOUT, f"no HELLO accepted within {limits.hello_timeout:g} s")
+                if connection.pseudo is None:
+                    if now - connection.connected_at > limits.hello_timeout:
+                        self._drop(
+                            connection, ErrorCode.TIMEOUT, f"no HELLO accepted within {limits.hello_timeout:g} s"
+                        )
                 elif connection.pinged_at is not None:
                     if now - connection.pinged_at > limits.pong_timeout:
                         self._drop(connection, ErrorCode.TIMEOUT, f"no answer to PING within {limits.pong_timeout:g} s")
