@@ -10,10 +10,18 @@ import pytest
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--stage STEP` and `--impl FILE` (or the CHATLIB_STAGE and CHATLIB_IMPL environment variables)."""
     group = parser.getgroup("chatlib checks", "run a course step's checks on your own code (tests/student)")
-    group.addoption("--stage", default=os.environ.get("CHATLIB_STAGE") or None, metavar="STEP",
-                    help="the step to check, e.g. ii_4, sleep_async, protocol (env CHATLIB_STAGE)")
-    group.addoption("--impl", default=os.environ.get("CHATLIB_IMPL") or None, metavar="FILE",
-                    help="your Python file to check; without it, the course's own code is checked (env CHATLIB_IMPL)")
+    group.addoption(
+        "--stage",
+        default=os.environ.get("CHATLIB_STAGE") or None,
+        metavar="STEP",
+        help="the step to check, e.g. ii_4, sleep_async, protocol (env CHATLIB_STAGE)",
+    )
+    group.addoption(
+        "--impl",
+        default=os.environ.get("CHATLIB_IMPL") or None,
+        metavar="FILE",
+        help="your Python file to check; without it, the course's own code is checked (env CHATLIB_IMPL)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

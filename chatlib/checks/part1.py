@@ -124,9 +124,16 @@ def sleep_steps() -> list[Step]:
         "sleep and print, synchronous",
         {"count": ("count",), "count_twice": ("count_twice",)},
         [
-            Scenario("count shows 0 to 9, pausing after each number, twice in turn", ("count",), counts_in_turn("count")),
-            Scenario("count_twice runs the two counts one after the other", ("count_twice",),
-                     counts_in_turn("count_twice")),
+            Scenario(
+                "count shows 0 to 9, pausing after each number, twice in turn",
+                ("count",),
+                counts_in_turn("count"),
+            ),
+            Scenario(
+                "count_twice runs the two counts one after the other",
+                ("count_twice",),
+                counts_in_turn("count_twice"),
+            ),
         ],
     )
     asynchronous = Step(
@@ -134,9 +141,14 @@ def sleep_steps() -> list[Step]:
         "sleep and print, asynchronous",
         {"count": ("count",), "count_twice": ("count_twice",)},
         [
-            Scenario("two count coroutines gathered interleave (the loop is never blocked)", ("count",),
-                     counts_overlap("count")),
-            Scenario("count_twice interleaves its two counts", ("count_twice",), counts_overlap("count_twice")),
+            Scenario(
+                "two count coroutines gathered interleave (the loop is never blocked)",
+                ("count",),
+                counts_overlap("count"),
+            ),
+            Scenario(
+                "count_twice interleaves its two counts", ("count_twice",), counts_overlap("count_twice")
+            ),
         ],
     )
     return [sync, asynchronous]
@@ -180,7 +192,9 @@ def content_is_fetched(asynchronous: bool) -> Callable[[Implementation], Awaitab
             url = site.page_urls()[1]
             content = as_bytes(await call(given["get_content"], url), "get_content")
             if content != page_content(2):
-                raise page_mismatch(url, page_content(2), content, "get_content did not return the page byte for byte")
+                raise page_mismatch(
+                    url, page_content(2), content, "get_content did not return the page byte for byte"
+                )
 
     return scenario
 
@@ -232,12 +246,19 @@ def saved_pages_problem(output_dir: Path, urls: list[str]) -> Mismatch | None:
         files = [file for file, content in saved.items() if content == expected]
         if not files:
             found = ", ".join(str(file.relative_to(output_dir)) for file in saved) or "no file at all"
-            return Mismatch(f"page {number} was not saved byte for byte", sent=f"GET {url}",
-                            expected=f"a file in the output folder holding {expected[:60]!r}...", arrived=found)
+            return Mismatch(
+                f"page {number} was not saved byte for byte",
+                sent=f"GET {url}",
+                expected=f"a file in the output folder holding {expected[:60]!r}...",
+                arrived=found,
+            )
         if all(file.parent != output_dir for file in files):
-            return Mismatch(f"page {number} was saved in a sub-folder: a URL must become one file name, never a path",
-                            sent=f"GET {url}", expected="a file directly in the output folder",
-                            arrived=str(files[0].relative_to(output_dir)))
+            return Mismatch(
+                f"page {number} was saved in a sub-folder: a URL must become one file name, never a path",
+                sent=f"GET {url}",
+                expected="a file directly in the output folder",
+                arrived=str(files[0].relative_to(output_dir)),
+            )
     return None
 
 
@@ -270,21 +291,62 @@ def all_pages_are_saved(asynchronous: bool) -> Callable[[Implementation], Awaita
 def download_steps() -> list[Step]:
     """Steps 3 to 6 of Part I."""
     names = {"get_content": ("get_content",), "write_content": ("write_content",)}
-    web_sync = Step("web_sync", "one page, synchronous", names, [
-        Scenario("get_content returns the page byte for byte", ("get_content",), content_is_fetched(False)),
-        Scenario("write_content writes the bytes exactly", ("write_content",), content_is_written(False)),
-    ])
-    web_async = Step("web_async", "one page, asynchronous", names, [
-        Scenario("get_content (a coroutine) returns the page byte for byte", ("get_content",), content_is_fetched(True)),
-        Scenario("get_content never blocks the event loop: downloads overlap", ("get_content",), downloads_overlap),
-        Scenario("write_content (a coroutine) writes the bytes exactly", ("write_content",), content_is_written(True)),
-    ])
+    web_sync = Step(
+        "web_sync",
+        "one page, synchronous",
+        names,
+        [
+            Scenario(
+                "get_content returns the page byte for byte", ("get_content",), content_is_fetched(False)
+            ),
+            Scenario("write_content writes the bytes exactly", ("write_content",), content_is_written(False)),
+        ],
+    )
+    web_async = Step(
+        "web_async",
+        "one page, asynchronous",
+        names,
+        [
+            Scenario(
+                "get_content (a coroutine) returns the page byte for byte",
+                ("get_content",),
+                content_is_fetched(True),
+            ),
+            Scenario(
+                "get_content never blocks the event loop: downloads overlap",
+                ("get_content",),
+                downloads_overlap,
+            ),
+            Scenario(
+                "write_content (a coroutine) writes the bytes exactly",
+                ("write_content",),
+                content_is_written(True),
+            ),
+        ],
+    )
     multiple = {"download_all": ("download_all",)}
-    web_sync_multiple = Step("web_sync_multiple", "many pages, one after the other", multiple, [
-        Scenario("download_all saves every page in the output folder", ("download_all",), all_pages_are_saved(False)),
-    ])
-    web_async_multiple = Step("web_async_multiple", "many pages at once", multiple, [
-        Scenario("download_all saves every page, all downloads overlapping", ("download_all",),
-                 all_pages_are_saved(True)),
-    ])
+    web_sync_multiple = Step(
+        "web_sync_multiple",
+        "many pages, one after the other",
+        multiple,
+        [
+            Scenario(
+                "download_all saves every page in the output folder",
+                ("download_all",),
+                all_pages_are_saved(False),
+            ),
+        ],
+    )
+    web_async_multiple = Step(
+        "web_async_multiple",
+        "many pages at once",
+        multiple,
+        [
+            Scenario(
+                "download_all saves every page, all downloads overlapping",
+                ("download_all",),
+                all_pages_are_saved(True),
+            ),
+        ],
+    )
     return [web_sync, web_async, web_sync_multiple, web_async_multiple]

@@ -111,7 +111,7 @@ class Peer:
         await self.writer.drain()
 
     async def expect_line(self, line: str, since: int, sent: str, timeout: float | None = None) -> None:
-        """Wait for the exact line `line` + "\\n" after `since`; Mismatch showing what arrived if it doesn't."""
+        """Wait for the exact line `line` + "\\n" after `since`; Mismatch showing what arrived if not."""
         timeout = WAIT_SECONDS if timeout is None else timeout
         expected = f"{line}\n".encode()
 
@@ -152,14 +152,19 @@ def difference_hint(expected: bytes, arrived_lines: list[bytes]) -> str:
         return 'each line the server sends ends with a newline, "\\n"'
 
     def common_prefix(line: bytes) -> int:
-        return next((index for index, (a, b) in enumerate(zip(line, expected)) if a != b), min(len(line), len(expected)))
+        return next(
+            (index for index, (a, b) in enumerate(zip(line, expected)) if a != b),
+            min(len(line), len(expected)),
+        )
 
     closest = max(arrived_lines, key=common_prefix)
     index = common_prefix(closest)
     if index < 3:
         return ""
-    return (f"the first difference is at byte {index}: expected {expected[index:index + 12]!r}, "
-            f"arrived {closest[index:index + 12]!r}")
+    return (
+        f"the first difference is at byte {index}: expected {expected[index:index + 12]!r}, "
+        f"arrived {closest[index:index + 12]!r}"
+    )
 
 
 def _whole_lines(data: bytes) -> list[bytes]:
@@ -167,7 +172,9 @@ def _whole_lines(data: bytes) -> list[bytes]:
     return [line for line in data.splitlines(keepends=True) if line.endswith(b"\n")]
 
 
-async def start_server_under_test(server: Callable[..., Awaitable[Any]], show: Show) -> tuple[asyncio.Server, int]:
+async def start_server_under_test(
+    server: Callable[..., Awaitable[Any]], show: Show
+) -> tuple[asyncio.Server, int]:
     """Start the student's `start_server(host, port, show)` on port 0: the server and its port."""
     try:
         async with asyncio.timeout(WAIT_SECONDS):
@@ -176,7 +183,8 @@ async def start_server_under_test(server: Callable[..., Awaitable[Any]], show: S
         raise Mismatch(
             f"start_server did not return within {WAIT_SECONDS:g} s",
             expected="the asyncio.Server, returned as soon as it listens",
-            hint="leave `await server.serve_forever()` out of start_server: whoever calls it decides how long to serve",
+            hint="leave `await server.serve_forever()` out of start_server: "
+            "whoever calls it decides how long to serve",
         ) from None
     if started is None or started is Ellipsis:
         raise NotImplementedError
@@ -282,7 +290,9 @@ class ScriptedServer:
         self.writer.write(data)
         await self.writer.drain()
 
-    async def expect(self, accepted: tuple[bytes, ...], since: int, sent: str, timeout: float | None = None) -> None:
+    async def expect(
+        self, accepted: tuple[bytes, ...], since: int, sent: str, timeout: float | None = None
+    ) -> None:
         """Wait until the client has sent exactly one of `accepted` after `since`."""
         timeout = WAIT_SECONDS if timeout is None else timeout
 

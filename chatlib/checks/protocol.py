@@ -37,8 +37,15 @@ from chatlib.checks.report import Mismatch, shorten
 from chatlib.checks.scenarios import Implementation, Scenario, Step
 
 TIME_MS = 1_764_000_000_000
-CLIENT_FRAMES: list[Any] = [Hello("alice", ""), Hello("zoé", "t0k3n"), EnterRoom("général"), Say("salut à tous"),
-                            Say(""), Pong(), Bye()]
+CLIENT_FRAMES: list[Any] = [
+    Hello("alice", ""),
+    Hello("zoé", "t0k3n"),
+    EnterRoom("général"),
+    Say("salut à tous"),
+    Say(""),
+    Pong(),
+    Bye(),
+]
 SERVER_FRAMES: list[Any] = [
     Welcome("u1", "alice", "#12ab34", "t0k3n", returning=True),
     RoomList((RoomInfo("général", 3), RoomInfo("jeux", 0))),
@@ -68,12 +75,17 @@ def describe_frames(frames: list[Any]) -> str:
         if not dataclasses.is_dataclass(frame):
             described.append(str(frame))
             continue
-        values = [f"{field.name}={shorten(repr(getattr(frame, field.name)), 40)}" for field in dataclasses.fields(frame)]
+        values = [
+            f"{field.name}={shorten(repr(getattr(frame, field.name)), 40)}"
+            for field in dataclasses.fields(frame)
+        ]
         described.append(f"{type(frame).__name__}({', '.join(values)})")
     return "[" + ", ".join(described) + "]"
 
 
-def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str, expected: list[Any]) -> list[Any]:
+def decoded(
+    given: Implementation, side: str, chunks: list[bytes], sent: str, expected: list[Any]
+) -> list[Any]:
     """Feed `chunks` to a new decoder for frames from `side`; every frame it returns, in order."""
     decoder = given["decoder"](side)
     frames: list[Any] = []
@@ -83,8 +95,12 @@ def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str, ex
             raise NotImplementedError
         frames.extend(result)
     if frames != expected:
-        raise Mismatch("the decoder did not give back exactly the frames encoded", sent=sent,
-                       expected=describe_frames(expected), arrived=describe_frames(frames))
+        raise Mismatch(
+            "the decoder did not give back exactly the frames encoded",
+            sent=sent,
+            expected=describe_frames(expected),
+            arrived=describe_frames(frames),
+        )
     return frames
 
 
@@ -111,8 +127,10 @@ def chunkings(data: bytes) -> list[tuple[str, list[bytes]]]:
     shuffle = random.Random(8)
     cuts = sorted(shuffle.sample(range(1, len(data)), k=min(40, len(data) - 1)))
     pieces = [data[start:end] for start, end in zip([0, *cuts], [*cuts, len(data)])]
-    return [("one byte at a time", [data[index:index + 1] for index in range(len(data))]),
-            (f"cut in {len(pieces)} random pieces", pieces)]
+    return [
+        ("one byte at a time", [data[index : index + 1] for index in range(len(data))]),
+        (f"cut in {len(pieces)} random pieces", pieces),
+    ]
 
 
 async def any_chunking(given: Implementation) -> None:
@@ -136,7 +154,7 @@ async def send_wire_frames(encode: Callable[[Any], bytes], writer: asyncio.Strea
     long_frame = encode(WIRE_FRAMES[3])
     for start in range(0, len(long_frame), 700):
         await asyncio.sleep(PIECE_PAUSE)  # separate pieces, as a slow network would deliver them
-        writer.write(long_frame[start:start + 700])
+        writer.write(long_frame[start : start + 700])
         await writer.drain()
     writer.write(encode(WIRE_FRAMES[4]))
     await writer.drain()
@@ -189,7 +207,9 @@ def _reference_encode() -> Callable[[Any], bytes]:
     return encode
 
 
-def _receiver(given: Implementation, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Callable[[], Any]:
+def _receiver(
+    given: Implementation, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> Callable[[], Any]:
     """A `receive()` coroutine function over the student's link class or read_frame function."""
     if given.get("link") is not None:
         link = given["link"](reader, writer)
@@ -203,12 +223,19 @@ def protocol_step() -> Step:
     return Step(
         "protocol",
         "Part III binary protocol",
-        {"encode": ("encode",), "decoder": ("FrameDecoder",), "link": ("ServerLink",),
-         "read_frame": ("read_frame", "receive_frame")},
+        {
+            "encode": ("encode",),
+            "decoder": ("FrameDecoder",),
+            "link": ("ServerLink",),
+            "read_frame": ("read_frame", "receive_frame"),
+        },
         [
             Scenario("encode then decode gives every frame back", ("encode", "decoder"), round_trip),
-            Scenario("frames cut anywhere (byte by byte, random pieces) decode the same", ("encode", "decoder"),
-                     any_chunking),
+            Scenario(
+                "frames cut anywhere (byte by byte, random pieces) decode the same",
+                ("encode", "decoder"),
+                any_chunking,
+            ),
             Scenario("frames glued in one read all decode, in order", ("encode", "decoder"), glued_frames),
             Scenario("a client reads whole frames from TCP (framing)", ("receiver",), framing_over_tcp),
         ],

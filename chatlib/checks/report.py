@@ -27,7 +27,9 @@ class Mismatch(Exception):
     as a repr) and `arrived` what actually came, so the student sees all three.
     """
 
-    def __init__(self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "", hint: str = "") -> None:
+    def __init__(
+        self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "", hint: str = ""
+    ) -> None:
         super().__init__(problem)
         self.problem = problem
         self.sent = sent
@@ -38,7 +40,12 @@ class Mismatch(Exception):
     def details(self) -> list[str]:
         """The report lines under the scenario's name."""
         lines = [self.problem]
-        labelled = (("sent", self.sent), ("expected", self.expected), ("arrived", self.arrived), ("hint", self.hint))
+        labelled = (
+            ("sent", self.sent),
+            ("expected", self.expected),
+            ("arrived", self.arrived),
+            ("hint", self.hint),
+        )
         for label, text in labelled:
             if text:
                 lines.append(f"{label + ':':9} {shorten(text)}")
@@ -107,14 +114,26 @@ class CheckReport:
         """One line: the step and how many scenarios ended each way."""
         counts = [f"{self.count(Status.PASS)} passed", f"{self.count(Status.FAIL)} failed"]
         if waiting := self.count(Status.NOT_IMPLEMENTED):
-            skeletons = sorted({detail.removesuffix(" still a skeleton") for result in self.results
-                                if result.status is Status.NOT_IMPLEMENTED for detail in result.details
-                                if detail.endswith(" still a skeleton")})
+            skeletons = sorted(
+                {
+                    detail.removesuffix(" still a skeleton")
+                    for result in self.results
+                    if result.status is Status.NOT_IMPLEMENTED
+                    for detail in result.details
+                    if detail.endswith(" still a skeleton")
+                }
+            )
             to_write = f" (to write: {', '.join(skeletons)})" if skeletons else ""
             counts.append(f"{waiting} not implemented yet{to_write}")
         if not_given := self.count(Status.NOT_GIVEN):
-            missing = sorted({detail for result in self.results if result.status is Status.NOT_GIVEN
-                              for detail in result.details})
+            missing = sorted(
+                {
+                    detail
+                    for result in self.results
+                    if result.status is Status.NOT_GIVEN
+                    for detail in result.details
+                }
+            )
             counts.append(f"{not_given} not checked ({', '.join(missing)})")
         return f"Checks for {self.step} ({self.title}): {', '.join(counts)}"
 
@@ -128,7 +147,8 @@ class CheckReport:
         if not self.passed:
             return f"{self.step}: not there yet, {self.count(Status.FAIL)} scenario(s) failed (see above)"
         if self.count(Status.NOT_IMPLEMENTED):
-            return f"{self.step}: nothing wrong so far, {self.count(Status.NOT_IMPLEMENTED)} scenario(s) to implement"
+            waiting = self.count(Status.NOT_IMPLEMENTED)
+            return f"{self.step}: nothing wrong so far, {waiting} scenario(s) to implement"
         return f"{self.step}: every scenario checked passed"
 
     def __repr__(self) -> str:

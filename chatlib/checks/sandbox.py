@@ -42,10 +42,23 @@ def _install_task_recording(loop: asyncio.AbstractEventLoop) -> None:
     loop.set_task_factory(task_factory)
 
 
-async def run_isolated(scenario: Callable[[], Awaitable[Result]], timeout: float) -> Result:
-    """Run `scenario()` within `timeout` seconds (TimeoutError after), then end every task it left behind."""
+async def run_isolated(
+    scenario: Callable[[], Awaitable[Result]], timeout: float, errors: list[BaseException]
+) -> Result:
+    """Run `scenario()` within `timeout` seconds (TimeoutError after), then end every task it left behind.
+
+    Exceptions that would only have been logged meanwhile (raised in a connection's handler,
+    say) are appended to `errors` instead, so the report can show them.
+    """
     loop = asyncio.get_running_loop()
     _install_task_recording(loop)
+    previous_handler = loop.get_exception_handler()
+
+    def record_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if isinstance(error, BaseException) and not isinstance(error, asyncio.CancelledError):
+            errors.append(error)
+
     scenario_tasks: set[asyncio.Task[Any]] = set()
     context = contextvars.copy_context()
     context.run(_SCENARIO_TASKS.set, scenario_tasks)
@@ -54,35 +67,22 @@ async def run_isolated(scenario: Callable[[], Awaitable[Result]], timeout: float
         async with asyncio.timeout(timeout):
             return await scenario()
 
+    loop.set_exception_handler(record_error)
     main = loop.create_task(with_timeout(), context=context)
     try:
         return await main
     finally:
         main.cancel()
         await _end_tasks(scenario_tasks)
+        loop.set_exception_handler(previous_handler)
 
 
 async def _end_tasks(tasks: set[asyncio.Task[Any]]) -> None:
-    """Cancel the tasks still running and wait for them, quietly: being stopped here is their normal end."""
+    """Cancel the tasks still running and wait for them: being stopped here is their normal end."""
     left = [task for task in tasks if not task.done()]
     if not left:
         return
-    loop = asyncio.get_running_loop()
-    previous_handler = loop.get_exception_handler()
-
-    def ignore_cancellations(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if isinstance(context.get("exception"), asyncio.CancelledError):
-            return
-        if previous_handler is None:
-            loop.default_exception_handler(context)
-        else:
-            previous_handler(loop, context)
-
-    loop.set_exception_handler(ignore_cancellations)
-    try:
-        for task in left:
-            task.cancel()
-        await asyncio.wait(left, timeout=CLEANUP_TIMEOUT)
-        await asyncio.sleep(0)  # let the done-callbacks that report errors run under our handler
-    finally:
-        loop.set_exception_handler(previous_handler)
+    for task in left:
+        task.cancel()
+    await asyncio.wait(left, timeout=CLEANUP_TIMEOUT)
+    await asyncio.sleep(0)  # let the done-callbacks that report errors run while they are recorded

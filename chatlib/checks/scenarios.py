@@ -49,29 +49,43 @@ async def run_scenario(scenario: Scenario, given: Implementation, skeletons: set
     """Run one scenario on `given` and say how it went; never raises (but lets Ctrl+C through)."""
     missing = [keyword for keyword in scenario.needs if given.get(keyword) is None]
     if missing:
-        return ScenarioResult(scenario.name, Status.NOT_GIVEN, (f"give {'=..., '.join(missing)}=... to check them",))
+        return ScenarioResult(
+            scenario.name, Status.NOT_GIVEN, (f"give {'=..., '.join(missing)}=... to check them",)
+        )
     waiting = [keyword for keyword in scenario.needs if keyword in skeletons]
     if waiting:
         names = ", ".join(function_name(given[keyword], keyword) for keyword in waiting)
         return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, (f"{names} still a skeleton",))
+    raised_meanwhile: list[BaseException] = []
     try:
-        await run_isolated(lambda: scenario.run(given), scenario.timeout)
+        await run_isolated(lambda: scenario.run(given), scenario.timeout, raised_meanwhile)
     except NotImplementedError:
         return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, ("raised NotImplementedError",))
     except Mismatch as mismatch:
-        return ScenarioResult(scenario.name, Status.FAIL, tuple(mismatch.details()))
+        details = [*mismatch.details(), *errors_meanwhile(raised_meanwhile)]
+        return ScenarioResult(scenario.name, Status.FAIL, tuple(details))
     except TimeoutError:
-        return ScenarioResult(
-            scenario.name, Status.FAIL, (f"did not finish within {scenario.timeout:g} s (is something stuck?)",)
-        )
+        stuck = f"did not finish within {scenario.timeout:g} s (is something stuck?)"
+        return ScenarioResult(scenario.name, Status.FAIL, (stuck, *errors_meanwhile(raised_meanwhile)))
     except Exception as error:
         return ScenarioResult(scenario.name, Status.FAIL, unexpected_error(error))
-    return ScenarioResult(scenario.name, Status.PASS)
+    if any(isinstance(error, NotImplementedError) for error in raised_meanwhile):
+        return ScenarioResult(scenario.name, Status.NOT_IMPLEMENTED, ("raised NotImplementedError",))
+    return ScenarioResult(scenario.name, Status.PASS, errors_meanwhile(raised_meanwhile))
 
 
 def function_name(implementation: Any, keyword: str) -> str:
     """The name the student gave a function (`handle_client`), else the keyword it was given as."""
     return getattr(inspect.unwrap(implementation), "__name__", keyword)
+
+
+def errors_meanwhile(errors: list[BaseException]) -> tuple[str, ...]:
+    """Report lines for the exceptions the code under test raised in its own tasks (a server's handler)."""
+    if not errors:
+        return ()
+    first = unexpected_error(errors[0])
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return (f"meanwhile your code {first[0]}{more}", *first[1:])
 
 
 def unexpected_error(error: BaseException) -> tuple[str, ...]:
@@ -80,5 +94,7 @@ def unexpected_error(error: BaseException) -> tuple[str, ...]:
     frames = traceback.extract_tb(error.__traceback__)
     if frames:
         last = frames[-1]
-        lines.append(f"at {last.filename}, line {last.lineno}, in {last.name}: {last.line or ''}".rstrip(": "))
+        lines.append(
+            f"at {last.filename}, line {last.lineno}, in {last.name}: {last.line or ''}".rstrip(": ")
+        )
     return tuple(lines)

@@ -15,7 +15,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from chatlib.checks import peers
-from chatlib.checks.peers import HOST, Console, Keyboard, Peer, ScriptedServer, server_from_handler, start_server_under_test
+from chatlib.checks.peers import (
+    HOST,
+    Console,
+    Keyboard,
+    Peer,
+    ScriptedServer,
+    server_from_handler,
+    start_server_under_test,
+)
 from chatlib.checks.report import Mismatch
 from chatlib.checks.scenarios import Implementation, Scenario, Step
 
@@ -45,10 +53,16 @@ class ChatRoom:
         peer = await self.connect(name)
         mark = peer.mark()
         greeting = f"Hello|{name}" if self.stage in PSEUDO_STAGES else "Hello"
-        answer = f"Annonce : {name} a rejoint la chatroom" if self.stage in PSEUDO_STAGES else f"Hello {peer.address}"
+        answer = (
+            f"Annonce : {name} a rejoint la chatroom"
+            if self.stage in PSEUDO_STAGES
+            else f"Hello {peer.address}"
+        )
         await peer.send(greeting)
         try:
-            await peer.expect_line(answer, mark, sent=f"{peer} sent {greeting!r}, with no newline, as the course's clients do")
+            await peer.expect_line(
+                answer, mark, sent=f"{peer} sent {greeting!r}, with no newline, as the course's clients do"
+            )
         except Mismatch as mismatch:
             if not mismatch.hint and not peer.received.since(mark):
                 mismatch.hint = "messages come without a newline: read them with `await reader.read(1024)`, not readline()"
@@ -64,7 +78,8 @@ class ChatRoom:
         if not self.console_checked:
             raise Mismatch(
                 "handle_client has no `show` parameter, so its console cannot be checked",
-                expected="handle_client(reader, writer, show: Callable[[str], None] = print), calling show(...)",
+                expected="handle_client(reader, writer, show: Callable[[str], None] = print), "
+                "calling show(...)",
             )
         await self.console.expect(line, sent, exact=exact)
 
@@ -137,11 +152,16 @@ def messages_reach_every_other_client(stage: str) -> Callable[[Implementation], 
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob, carol = [await room.join(name) for name in ("alice", "bob", "carol")]
-            for speaker, listeners, text in ((alice, (bob, carol), "salut"), (carol, (alice, bob), "ça va ?")):
+            for speaker, listeners, text in (
+                (alice, (bob, carol), "salut"),
+                (carol, (alice, bob), "ça va ?"),
+            ):
                 marks = [listener.mark() for listener in listeners]
                 await speaker.send(text)
                 for listener, mark in zip(listeners, marks):
-                    await listener.expect_line(f"{room.speaker_name(speaker)} a dit : {text}", mark, said(speaker, text))
+                    await listener.expect_line(
+                        f"{room.speaker_name(speaker)} a dit : {text}", mark, said(speaker, text)
+                    )
 
     return scenario
 
@@ -177,8 +197,11 @@ def a_departure_does_not_break_the_room(stage: str) -> Callable[[Implementation]
             await carol.close()
             mark = bob.mark()
             await alice.send("toujours là ?")
-            await bob.expect_line(f"{room.speaker_name(alice)} a dit : toujours là ?", mark,
-                                  f"{carol} left, then " + said(alice, "toujours là ?"))
+            await bob.expect_line(
+                f"{room.speaker_name(alice)} a dit : toujours là ?",
+                mark,
+                f"{carol} left, then " + said(alice, "toujours là ?"),
+            )
 
     return scenario
 
@@ -209,12 +232,16 @@ def departures_are_announced(stage: str, abruptly: bool) -> Callable[[Implementa
                 await listener.expect_line("Annonce : bob a quitté la chatroom", mark, how)
             mark = carol.mark()
             await alice.send("il est parti")
-            await carol.expect_line("alice a dit : il est parti", mark, f"{how}, then " + said(alice, "il est parti"))
+            await carol.expect_line(
+                "alice a dit : il est parti", mark, f"{how}, then " + said(alice, "il est parti")
+            )
 
     return scenario
 
 
-SERVER_SCENARIOS: dict[str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]] = {
+SERVER_SCENARIOS: dict[
+    str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]
+] = {
     "ii_2": [
         ("server answers Hello with the client's IP:port", hello_is_answered),
         ("server shows what the client sent", hello_is_shown),
@@ -238,10 +265,14 @@ SERVER_SCENARIOS: dict[str, list[tuple[str, Callable[[str], Callable[[Implementa
 }
 SERVER_SCENARIOS["ii_6"] = [
     *SERVER_SCENARIOS["ii_5"],
-    ("server announces 'Annonce : PSEUDO a quitté la chatroom' when a client leaves",
-     lambda stage: departures_are_announced(stage, abruptly=False)),
-    ("server announces the departure of a client whose connection broke",
-     lambda stage: departures_are_announced(stage, abruptly=True)),
+    (
+        "server announces 'Annonce : PSEUDO a quitté la chatroom' when a client leaves",
+        lambda stage: departures_are_announced(stage, abruptly=False),
+    ),
+    (
+        "server announces the departure of a client whose connection broke",
+        lambda stage: departures_are_announced(stage, abruptly=True),
+    ),
 ]
 
 
@@ -251,7 +282,9 @@ SERVER_SCENARIOS["ii_6"] = [
 class ClientUnderTest:
     """The student's client running against a scripted server, with a keyboard and a screen."""
 
-    def __init__(self, server: ScriptedServer, keyboard: Keyboard, screen: Console, task: asyncio.Task[Any]) -> None:
+    def __init__(
+        self, server: ScriptedServer, keyboard: Keyboard, screen: Console, task: asyncio.Task[Any]
+    ) -> None:
         self.server = server
         self.keyboard = keyboard
         self.screen = screen
@@ -302,7 +335,9 @@ def first_message(stage: str) -> bytes:
 async def greeted(client: ClientUnderTest, stage: str) -> None:
     """Check the client's first bytes are its greeting."""
     greeting = first_message(stage)
-    await client.server.expect((greeting, greeting + b"\n"), 0, sent="(nothing: the client had just connected)")
+    await client.server.expect(
+        (greeting, greeting + b"\n"), 0, sent="(nothing: the client had just connected)"
+    )
 
 
 def client_says_hello(stage: str) -> Callable[[Implementation], Awaitable[None]]:
@@ -324,11 +359,15 @@ def client_shows_while_waiting(stage: str) -> Callable[[Implementation], Awaitab
             for line in lines:
                 await client.server.send(f"{line}\n".encode())
                 try:
-                    await client.screen.expect(line, sent=f"the server sent {line!r} + '\\n' while the user typed nothing")
+                    await client.screen.expect(
+                        line, sent=f"the server sent {line!r} + '\\n' while the user typed nothing"
+                    )
                 except Mismatch as mismatch:
                     if not client.screen.lines:
-                        mismatch.hint = ("wait for the keyboard and for the server at the same time: "
-                                         "two coroutines run together with asyncio.gather()")
+                        mismatch.hint = (
+                            "wait for the keyboard and for the server at the same time: "
+                            "two coroutines run together with asyncio.gather()"
+                        )
                     raise
 
     return scenario
@@ -342,7 +381,9 @@ def client_sends_typed_lines(stage: str) -> Callable[[Implementation], Awaitable
                 mark = len(client.server.received.data)
                 client.keyboard.type(text)
                 expected = text.encode()
-                await client.server.expect((expected, expected + b"\n"), mark, sent=f"the user typed {text!r}")
+                await client.server.expect(
+                    (expected, expected + b"\n"), mark, sent=f"the user typed {text!r}"
+                )
 
     return scenario
 
@@ -378,8 +419,9 @@ def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]
 
         try:
             saying = asyncio.ensure_future(asyncio.to_thread(given["client"], HOST, port, show))
-            await asyncio.wait({saying, asyncio.ensure_future(server.wait_for_client())},
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {saying, asyncio.ensure_future(server.wait_for_client())}, return_when=asyncio.FIRST_COMPLETED
+            )
             if saying.done() and inspect.isawaitable(saying.result()):
                 saying = asyncio.ensure_future(saying.result())  # an async say_hello works too
             await ClientUnderTest(server, Keyboard(), screen, saying).until_connected()
@@ -396,7 +438,9 @@ def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]
     return scenario
 
 
-CLIENT_SCENARIOS: dict[str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]] = {
+CLIENT_SCENARIOS: dict[
+    str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]
+] = {
     "ii_2": [("client sends Hello and shows the server's answer", say_hello_scenario)],
     "ii_3": [
         ("client sends Hello first", client_says_hello),

@@ -87,8 +87,9 @@ async def test_reading_fixed_1024_byte_chunks_fails_the_framing_check() -> None:
     assert "a fixed read(1024) loses glued frames" in text
     assert "Message(time_ms=1764000000001, pseudo='alice'" in text  # expected and lost
     # The reference encoder and decoder pass the other scenarios given with it:
-    full = await check("protocol", show=None, **{**reference("protocol"), "link": None,
-                                                 "read_frame": given["read_frame"]})
+    full = await check(
+        "protocol", show=None, **{**reference("protocol"), "link": None, "read_frame": given["read_frame"]}
+    )
     assert [r.name for r in full.failures] == ["a client reads whole frames from TCP (framing)"]
 
 
@@ -118,7 +119,9 @@ async def test_a_body_raising_not_implemented_at_run_time_is_not_implemented_yet
     assert statuses(report)["server answers Hello with the client's IP:port"] is Status.NOT_IMPLEMENTED
 
 
-async def test_strict_mode_raises_an_assertion_error_carrying_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_strict_mode_raises_an_assertion_error_carrying_the_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     shown: list[str] = []
     with pytest.raises(AssertionError) as raised:
         await check("ii_4", strict=True, show=shown.append, **broken("echo_server.py", "ii_4"))
@@ -136,7 +139,10 @@ async def test_the_report_says_pass_per_scenario_and_counts_them() -> None:
     report = await check("ii_5", show=shown.append, **reference("ii_5"))
     assert report.passed
     assert shown[0].splitlines()[0] == "Checks for ii_5 (pseudos): 6 passed, 0 failed"
-    assert shown[0].splitlines()[1] == "  PASS                server announces 'Annonce : PSEUDO a rejoint la chatroom' to everyone"
+    assert (
+        shown[0].splitlines()[1]
+        == "  PASS                server announces 'Annonce : PSEUDO a rejoint la chatroom' to everyone"
+    )
 
 
 async def test_a_wrong_step_or_keyword_is_a_clear_error() -> None:
@@ -144,3 +150,15 @@ async def test_a_wrong_step_or_keyword_is_a_clear_error() -> None:
         await check("ii_9")
     with pytest.raises(TypeError, match=r"check\('ii_4'\) takes server=, handler=, client=, not srv"):
         await check("ii_4", srv=print)
+
+
+async def test_an_exception_raised_in_the_students_handler_is_shown_in_the_report() -> None:
+    async def handle_client(reader: Any, writer: Any, show: Any = print) -> None:
+        await reader.read(1024)
+        writer.write(f"Hello {adress}\n".encode())  # type: ignore[name-defined]  # noqa: F821 (the bug)
+
+    report = await check("ii_2", show=None, handler=handle_client)
+    text = failure_text(report, "server answers Hello with the client's IP:port")
+    assert "arrived:  nothing: the connection was closed" in text
+    assert "meanwhile your code raised NameError: name 'adress' is not defined" in text
+    assert "test_broken.py, line" in text and "in handle_client" in text

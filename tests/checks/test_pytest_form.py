@@ -11,19 +11,30 @@ ROOT = Path(__file__).resolve().parents[2]
 BROKEN = Path(__file__).parent / "broken"
 
 
-def run_pytest(*arguments: str, environment: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_pytest(
+    *arguments: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run pytest on tests/student in a subprocess, from the project folder."""
     env = {**os.environ, **(environment or {})}
     env.pop("PYTEST_ADDOPTS", None)
-    return subprocess.run([sys.executable, "-m", "pytest", "tests/student", "-q", "-p", "no:cacheprovider", *arguments],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/student", "-q", "-p", "no:cacheprovider", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_students_file_gets_one_test_per_scenario_and_the_failure_message() -> None:
     run = run_pytest("--stage", "ii_4", "--impl", str(BROKEN / "echo_server.py"))
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 failed, 3 passed, 3 skipped" in run.stdout
-    assert "FAILED tests/student/test_student.py::test_scenario[ii_4: server never sends a message back to its sender]" in run.stdout
+    assert (
+        "FAILED tests/student/test_student.py::test_scenario[ii_4: server never sends a message back to its sender]"
+        in run.stdout
+    )
     assert "got its own message back" in run.stdout
     assert "Traceback" not in run.stdout
 

@@ -29,7 +29,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     chosen = metafunc.config.getoption("--stage")
     steps = [find_step(chosen)] if chosen else list(STEPS.values())
     cases = [(step.name, scenario.name) for step in steps for scenario in step.scenarios]
-    metafunc.parametrize(("step_name", "scenario_name"), cases, ids=[f"{step}: {name}" for step, name in cases])
+    metafunc.parametrize(
+        ("step_name", "scenario_name"), cases, ids=[f"{step}: {name}" for step, name in cases]
+    )
 
 
 def implementation(step_name: str, path: str | None) -> Any:
