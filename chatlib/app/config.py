@@ -16,7 +16,7 @@ import argparse
 import io
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,6 +24,8 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from chatlib.app.history import DEFAULT_HISTORY_LENGTH
+from chatlib.app.limits import ServerLimits
+from chatlib.app.ratelimit import RateLimit
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -52,6 +54,7 @@ class ServerSettings:
     verbose: bool
     data_dir: Path | None = None
     history_length: int = DEFAULT_HISTORY_LENGTH
+    limits: ServerLimits = field(default_factory=ServerLimits)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,84 @@ def history_length(text: str) -> int:
     if length < 0:
         raise argparse.ArgumentTypeError(f"invalid history length {length}: must be 0 or more")
     return length
+
+
+def positive_int(text: str) -> int:
+    """Parse a count that must be 1 or more (``--max-connections``...)."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"invalid number {number}: must be 1 or more")
+    return number
+
+
+def positive_seconds(text: str) -> float:
+    """Parse a duration in seconds, more than 0 (``--idle-timeout``...)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: not a number of seconds") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r}: must be more than 0 seconds")
+    return seconds
+
+
+def positive_rate(text: str) -> float:
+    """Parse a number of messages per second, more than 0 (``--rate-limit``)."""
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: not a number") from None
+    if not 0 < rate < float("inf"):
+        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: must be more than 0 (or use --no-rate-limit)")
+    return rate
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """The server's limits as options (docs/ROBUSTNESS.md explains each)."""
+    defaults = ServerLimits()
+    rate = defaults.rate_limit or RateLimit()
+    group = parser.add_argument_group("limits", "what one client may do (see docs/ROBUSTNESS.md)")
+    group.add_argument(
+        "--max-connections", type=positive_int, metavar="N", default=defaults.max_connections,
+        help=f"connections in all (default {defaults.max_connections})",
+    )
+    group.add_argument(
+        "--max-per-ip", type=positive_int, metavar="N", default=defaults.max_connections_per_ip,
+        help=f"connections from one IP address (default {defaults.max_connections_per_ip})",
+    )
+    group.add_argument(
+        "--hello-timeout", type=positive_seconds, metavar="S", default=defaults.hello_timeout,
+        help=f"seconds to send an accepted HELLO (default {defaults.hello_timeout:g})",
+    )
+    group.add_argument(
+        "--idle-timeout", type=positive_seconds, metavar="S", default=defaults.idle_timeout,
+        help=f"seconds of silence before a PING (default {defaults.idle_timeout:g}); "
+        f"no answer within {defaults.pong_timeout:g} s closes the connection",
+    )
+    group.add_argument(
+        "--rate-limit", type=positive_rate, metavar="N", default=rate.per_second,
+        help=f"messages per second allowed to each client, bursts of {rate.burst} (default {rate.per_second:g})",
+    )
+    group.add_argument(
+        "--no-rate-limit", action="store_true", help="switch flood control off (for load benchmarks)"
+    )
+
+
+def _limits(options: argparse.Namespace) -> ServerLimits:
+    """The ServerLimits the limit options ask for."""
+    defaults = ServerLimits()
+    rate_limit = None if options.no_rate_limit else replace(RateLimit(), per_second=options.rate_limit)
+    return replace(
+        defaults,
+        max_connections=options.max_connections,
+        max_connections_per_ip=options.max_per_ip,
+        hello_timeout=options.hello_timeout,
+        idle_timeout=options.idle_timeout,
+        rate_limit=rate_limit,
+    )
 
 
 def yes_or_no(text: str) -> bool:
@@ -212,6 +293,7 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         metavar="N",
         help=f"messages replayed to someone entering a room (default {DEFAULT_HISTORY_LENGTH})",
     )
+    _add_limit_options(parser)
     options = parser.parse_args(argv)
     layers = _Layers(parser, options, SERVER_KEYS)
     return ServerSettings(
@@ -223,6 +305,7 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         history_length=layers.pick(
             options.history_length, "HISTORY_LENGTH", history_length, DEFAULT_HISTORY_LENGTH
         ),
+        limits=_limits(options),
     )
 
 
