@@ -623,7 +623,11 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("conversation log: %s", log_dir / "server.log")
     logger.info("history and known users: %s", data_dir)
     try:
-        asyncio.run(run_server(settings.host, settings.port, conversation, data_dir, settings.history_length))
+        asyncio.run(
+            run_server(
+                settings.host, settings.port, conversation, data_dir, settings.history_length, settings.limits
+            )
+        )
     except OSError as error:
         print(
             f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",
