@@ -63,6 +63,7 @@ def timed_counts_problem(lines: list[str], expected: list[str], how: str) -> Mis
         sent=f"two counts with pause={PAUSE}",
         expected=repr(expected),
         arrived=repr(lines) if lines else "nothing was shown",
+        hint="" if lines else "show each number with the `show` parameter, show(str(number)), not print(...)",
     )
 
 

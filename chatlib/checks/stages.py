@@ -30,6 +30,15 @@ from chatlib.checks.scenarios import Implementation, Scenario, Step
 STAGES = ("ii_2", "ii_3", "ii_4", "ii_5", "ii_6")
 PSEUDO_STAGES = ("ii_5", "ii_6")
 CLIENT_PSEUDO = "it4"
+ScenarioFactory = Callable[[str], Callable[[Implementation], Awaitable[None]]]
+"""Makes a scenario for one stage (the strings differ from stage to stage)."""
+
+READ_HINT = "messages come without a newline: read them with `await reader.read(1024)`, not readline()"
+ANNOUNCE_HINT = "the newcomer hears its own announcement too; " + READ_HINT
+GATHER_HINT = (
+    "show lines with show(...), and wait for the keyboard and for the server at the same time: "
+    "two coroutines run with asyncio.gather()"
+)
 
 
 class ChatRoom:
@@ -48,7 +57,7 @@ class ChatRoom:
         self.peers.append(peer)
         return peer
 
-    async def join(self, name: str, others: list[Peer] | None = None) -> Peer:
+    async def join(self, name: str) -> Peer:
         """A new client that has greeted the server as the stage wants, and got its answer."""
         peer = await self.connect(name)
         mark = peer.mark()
@@ -65,7 +74,7 @@ class ChatRoom:
             )
         except Mismatch as mismatch:
             if not mismatch.hint and not peer.received.since(mark):
-                mismatch.hint = "messages come without a newline: read them with `await reader.read(1024)`, not readline()"
+                mismatch.hint = ANNOUNCE_HINT if self.stage in PSEUDO_STAGES else READ_HINT
             raise
         return peer
 
@@ -107,6 +116,8 @@ def said(peer: Peer, text: str) -> str:
 
 
 def hello_is_answered(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """The first message gets its answer: `Hello {IP}:{Port}`, or the announcement from ii_5 on."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             await room.join("alice")
@@ -115,6 +126,8 @@ def hello_is_answered(stage: str) -> Callable[[Implementation], Awaitable[None]]
 
 
 def hello_is_shown(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """The server's console shows what the client sent."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice = await room.join("alice")
@@ -124,6 +137,8 @@ def hello_is_shown(stage: str) -> Callable[[Implementation], Awaitable[None]]:
 
 
 def each_client_gets_its_own_address(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Two clients greeting at once each get their own address back."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob = await room.connect("alice"), await room.connect("bob")
@@ -137,6 +152,8 @@ def each_client_gets_its_own_address(stage: str) -> Callable[[Implementation], A
 
 
 def messages_are_shown(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Each message, from either of two clients, is shown as `Message received from IP:Port : msg`."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice = await room.join("alice")
@@ -149,6 +166,8 @@ def messages_are_shown(stage: str) -> Callable[[Implementation], Awaitable[None]
 
 
 def messages_reach_every_other_client(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """A message reaches every other client as `NAME a dit : msg`, whoever sends it."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob, carol = [await room.join(name) for name in ("alice", "bob", "carol")]
@@ -167,6 +186,8 @@ def messages_reach_every_other_client(stage: str) -> Callable[[Implementation], 
 
 
 def sender_never_hears_itself(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Nothing about a message comes back to its sender."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob = await room.join("alice"), await room.join("bob")
@@ -191,6 +212,8 @@ def sender_never_hears_itself(stage: str) -> Callable[[Implementation], Awaitabl
 
 
 def a_departure_does_not_break_the_room(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """After a client left, the others still hear each other."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob, carol = [await room.join(name) for name in ("alice", "bob", "carol")]
@@ -207,6 +230,8 @@ def a_departure_does_not_break_the_room(stage: str) -> Callable[[Implementation]
 
 
 def newcomers_are_announced(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Clients already in the room hear `Annonce : PSEUDO a rejoint la chatroom`."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice = await room.join("alice")
@@ -218,6 +243,8 @@ def newcomers_are_announced(stage: str) -> Callable[[Implementation], Awaitable[
 
 
 def departures_are_announced(stage: str, abruptly: bool) -> Callable[[Implementation], Awaitable[None]]:
+    """A client leaving (cleanly, or its connection reset) is announced, and the room goes on."""
+
     async def scenario(given: Implementation) -> None:
         async with chat_room(stage, given) as room:
             alice, bob, carol = [await room.join(name) for name in ("alice", "bob", "carol")]
@@ -239,9 +266,7 @@ def departures_are_announced(stage: str, abruptly: bool) -> Callable[[Implementa
     return scenario
 
 
-SERVER_SCENARIOS: dict[
-    str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]
-] = {
+SERVER_SCENARIOS: dict[str, list[tuple[str, ScenarioFactory]]] = {
     "ii_2": [
         ("server answers Hello with the client's IP:port", hello_is_answered),
         ("server shows what the client sent", hello_is_shown),
@@ -297,7 +322,7 @@ class ClientUnderTest:
         if not connected.done():
             connected.cancel()
             self.task.result()  # raises what the client raised (NotImplementedError included)
-            raise Mismatch("run_client returned without connecting to the server")
+            raise Mismatch("the client returned without connecting to the server")
         connected.result()
 
 
@@ -341,6 +366,8 @@ async def greeted(client: ClientUnderTest, stage: str) -> None:
 
 
 def client_says_hello(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """The client's first bytes are its greeting: `Hello`, or `Hello|PSEUDO` from ii_5 on."""
+
     async def scenario(given: Implementation) -> None:
         async with running_client(stage, given) as client:
             await greeted(client, stage)
@@ -349,6 +376,8 @@ def client_says_hello(stage: str) -> Callable[[Implementation], Awaitable[None]]
 
 
 def client_shows_while_waiting(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Lines from the server are shown while the user types nothing."""
+
     async def scenario(given: Implementation) -> None:
         async with running_client(stage, given) as client:
             await greeted(client, stage)
@@ -364,16 +393,15 @@ def client_shows_while_waiting(stage: str) -> Callable[[Implementation], Awaitab
                     )
                 except Mismatch as mismatch:
                     if not client.screen.lines:
-                        mismatch.hint = (
-                            "wait for the keyboard and for the server at the same time: "
-                            "two coroutines run together with asyncio.gather()"
-                        )
+                        mismatch.hint = GATHER_HINT
                     raise
 
     return scenario
 
 
 def client_sends_typed_lines(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Each typed line is sent as it is (a newline after it is accepted)."""
+
     async def scenario(given: Implementation) -> None:
         async with running_client(stage, given) as client:
             await greeted(client, stage)
@@ -389,6 +417,8 @@ def client_sends_typed_lines(stage: str) -> Callable[[Implementation], Awaitable
 
 
 def client_stops_when_server_leaves(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """When the server closes the connection, run_client ends instead of waiting forever."""
+
     async def scenario(given: Implementation) -> None:
         async with running_client(stage, given) as client:
             await greeted(client, stage)
@@ -408,6 +438,8 @@ def client_stops_when_server_leaves(stage: str) -> Callable[[Implementation], Aw
 
 
 def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]]:
+    """The blocking ii_2 client sends `Hello` and shows the server's answer."""
+
     async def scenario(given: Implementation) -> None:
         server = ScriptedServer()
         port = await server.start()
@@ -417,13 +449,13 @@ def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]
         def show(line: str) -> None:
             loop.call_soon_threadsafe(screen.show, str(line).rstrip("\r\n"))
 
+        async def say_hello() -> None:
+            result = await asyncio.to_thread(given["client"], HOST, port, show)
+            if inspect.isawaitable(result):
+                await result  # an async say_hello works too
+
         try:
-            saying = asyncio.ensure_future(asyncio.to_thread(given["client"], HOST, port, show))
-            await asyncio.wait(
-                {saying, asyncio.ensure_future(server.wait_for_client())}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if saying.done() and inspect.isawaitable(saying.result()):
-                saying = asyncio.ensure_future(saying.result())  # an async say_hello works too
+            saying = asyncio.ensure_future(say_hello())
             await ClientUnderTest(server, Keyboard(), screen, saying).until_connected()
             await server.expect((b"Hello", b"Hello\n"), 0, sent="(nothing: the client had just connected)")
             answer = f"Hello {server.client_address}"
@@ -438,9 +470,7 @@ def say_hello_scenario(stage: str) -> Callable[[Implementation], Awaitable[None]
     return scenario
 
 
-CLIENT_SCENARIOS: dict[
-    str, list[tuple[str, Callable[[str], Callable[[Implementation], Awaitable[None]]]]]
-] = {
+CLIENT_SCENARIOS: dict[str, list[tuple[str, ScenarioFactory]]] = {
     "ii_2": [("client sends Hello and shows the server's answer", say_hello_scenario)],
     "ii_3": [
         ("client sends Hello first", client_says_hello),
