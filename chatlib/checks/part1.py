@@ -71,6 +71,8 @@ def timed_counts_problem(lines: list[str], expected: list[str], how: str) -> Mis
 
 
 def counts_in_turn(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Two counts (`count` called twice, or `count_twice`) show 0 to 9 then 0 to 9, pausing each time."""
+
     async def scenario(given: Implementation) -> None:
         screen = Screen()
         started = time.perf_counter()
@@ -94,6 +96,8 @@ def counts_in_turn(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
 
 
 def counts_overlap(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
+    """Two counts run by the event loop interleave: 0, 0, 1, 1, ... (nothing blocks the loop)."""
+
     async def scenario(given: Implementation) -> None:
         needs_coroutine(given[keyword], keyword)
         screen = Screen()
@@ -186,6 +190,8 @@ def page_mismatch(url: str, expected: bytes, arrived: bytes, problem: str) -> Mi
 
 
 def content_is_fetched(asynchronous: bool) -> Callable[[Implementation], Awaitable[None]]:
+    """`get_content` returns a stand-in page byte for byte."""
+
     async def scenario(given: Implementation) -> None:
         if asynchronous:
             needs_coroutine(given["get_content"], "get_content")
@@ -201,6 +207,8 @@ def content_is_fetched(asynchronous: bool) -> Callable[[Implementation], Awaitab
 
 
 def content_is_written(asynchronous: bool) -> Callable[[Implementation], Awaitable[None]]:
+    """`write_content` replaces a file's content with exactly the bytes given."""
+
     async def scenario(given: Implementation) -> None:
         if asynchronous:
             needs_coroutine(given["write_content"], "write_content")
@@ -264,6 +272,8 @@ def saved_pages_problem(output_dir: Path, urls: list[str]) -> Mismatch | None:
 
 
 def all_pages_are_saved(asynchronous: bool) -> Callable[[Implementation], Awaitable[None]]:
+    """`download_all` saves every page directly in the output folder (and, async, all at once)."""
+
     async def scenario(given: Implementation) -> None:
         if asynchronous:
             needs_coroutine(given["download_all"], "download_all")
