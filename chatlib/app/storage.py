@@ -20,6 +20,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_LINES = 100_000  # if the disk keeps failing, the oldest unsaved lines are dropped
+WRITE_CHUNK_RECORDS = 256  # records encoded and written at a time by a flush
 
 
 def default_data_dir() -> Path:
@@ -85,11 +86,13 @@ def _append_records(path: Path, records: list[dict[str, Any]], start_on_new_line
     the records queued since the last flush are missing, and at worst the last line is torn
     (``read_json_lines`` skips it).
     """
-    lines = [json.dumps(record, ensure_ascii=False, separators=(",", ":")) for record in records]
-    text = ("\n" if start_on_new_line else "") + "\n".join(lines) + "\n"
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with open(descriptor, "a", encoding="utf-8", errors="replace") as file:
-        file.write(text)
+        if start_on_new_line:
+            file.write("\n")
+        for start in range(0, len(records), WRITE_CHUNK_RECORDS):  # a chunk at a time: little extra memory
+            chunk = records[start : start + WRITE_CHUNK_RECORDS]
+            file.write("".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in chunk))
         file.flush()
         os.fsync(file.fileno())
 
