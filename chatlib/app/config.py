@@ -161,7 +161,9 @@ def positive_rate(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid rate {text!r}: not a number") from None
     if not 0 < rate < float("inf"):
-        raise argparse.ArgumentTypeError(f"invalid rate {text!r}: must be more than 0 (or use --no-rate-limit)")
+        raise argparse.ArgumentTypeError(
+            f"invalid rate {text!r}: must be more than 0 (or use --no-rate-limit)"
+        )
     return rate
 
 
@@ -171,24 +173,39 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     rate = defaults.rate_limit or RateLimit()
     group = parser.add_argument_group("limits", "what one client may do (see docs/ROBUSTNESS.md)")
     group.add_argument(
-        "--max-connections", type=positive_int, metavar="N", default=defaults.max_connections,
+        "--max-connections",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_connections,
         help=f"connections in all (default {defaults.max_connections})",
     )
     group.add_argument(
-        "--max-per-ip", type=positive_int, metavar="N", default=defaults.max_connections_per_ip,
+        "--max-per-ip",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_connections_per_ip,
         help=f"connections from one IP address (default {defaults.max_connections_per_ip})",
     )
     group.add_argument(
-        "--hello-timeout", type=positive_seconds, metavar="S", default=defaults.hello_timeout,
+        "--hello-timeout",
+        type=positive_seconds,
+        metavar="S",
+        default=defaults.hello_timeout,
         help=f"seconds to send an accepted HELLO (default {defaults.hello_timeout:g})",
     )
     group.add_argument(
-        "--idle-timeout", type=positive_seconds, metavar="S", default=defaults.idle_timeout,
+        "--idle-timeout",
+        type=positive_seconds,
+        metavar="S",
+        default=defaults.idle_timeout,
         help=f"seconds of silence before a PING (default {defaults.idle_timeout:g}); "
         f"no answer within {defaults.pong_timeout:g} s closes the connection",
     )
     group.add_argument(
-        "--rate-limit", type=positive_rate, metavar="N", default=rate.per_second,
+        "--rate-limit",
+        type=positive_rate,
+        metavar="N",
+        default=rate.per_second,
         help=f"messages per second allowed to each client, bursts of {rate.burst} (default {rate.per_second:g})",
     )
     group.add_argument(

@@ -215,8 +215,7 @@ class Ping:
 
 ClientFrame = Hello | EnterRoom | Say | SendImage | Pong | Bye
 ServerFrame = (
-    Welcome | RoomList | RoomEntered | Message | Announcement | Error | Closing | ImageFrom
-    | History | Ping
+    Welcome | RoomList | RoomEntered | Message | Announcement | Error | Closing | ImageFrom | History | Ping
 )
 Frame = ClientFrame | ServerFrame
 Side = Literal["client", "server"]
@@ -591,7 +590,9 @@ class FrameDecoder:
             raise ProtocolError(ErrorCode.BAD_FRAME, f"length width must be 1, 2 or 4, not {width}")
         if available < 2 + width:
             return None
-        length = view[offset + 2] if width == 1 else int.from_bytes(view[offset + 2 : offset + 2 + width], "big")
+        length = (
+            view[offset + 2] if width == 1 else int.from_bytes(view[offset + 2 : offset + 2 + width], "big")
+        )
         if length > kind.max_payload:
             raise ProtocolError(
                 ErrorCode.TOO_LARGE,

@@ -323,11 +323,17 @@ class ChatServer:
                 if connection.pseudo is None:
                     if now - connection.connected_at > limits.hello_timeout:
                         self._drop(
-                            connection, ErrorCode.TIMEOUT, f"no HELLO accepted within {limits.hello_timeout:g} s"
+                            connection,
+                            ErrorCode.TIMEOUT,
+                            f"no HELLO accepted within {limits.hello_timeout:g} s",
                         )
                 elif connection.pinged_at is not None:
                     if now - connection.pinged_at > limits.pong_timeout:
-                        self._drop(connection, ErrorCode.TIMEOUT, f"no answer to PING within {limits.pong_timeout:g} s")
+                        self._drop(
+                            connection,
+                            ErrorCode.TIMEOUT,
+                            f"no answer to PING within {limits.pong_timeout:g} s",
+                        )
                 elif now - connection.last_heard > limits.idle_timeout:
                     connection.pinged_at = now
                     connection.outbox.send(ping)

@@ -92,7 +92,11 @@ def _append_records(path: Path, records: list[dict[str, Any]], start_on_new_line
             file.write("\n")
         for start in range(0, len(records), WRITE_CHUNK_RECORDS):  # a chunk at a time: little extra memory
             chunk = records[start : start + WRITE_CHUNK_RECORDS]
-            file.write("".join(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in chunk))
+            file.write(
+                "".join(
+                    json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in chunk
+                )
+            )
         file.flush()
         os.fsync(file.fileno())
 

@@ -22,8 +22,18 @@ def test_the_defaults_are_the_documented_limits() -> None:
 
 def test_each_limit_option() -> None:
     limits = server_settings(
-        ["--max-connections", "50", "--max-per-ip", "5", "--hello-timeout", "2.5", "--idle-timeout", "30",
-         "--rate-limit", "20"]
+        [
+            "--max-connections",
+            "50",
+            "--max-per-ip",
+            "5",
+            "--hello-timeout",
+            "2.5",
+            "--idle-timeout",
+            "30",
+            "--rate-limit",
+            "20",
+        ]
     ).limits
     assert (limits.max_connections, limits.max_connections_per_ip) == (50, 5)
     assert (limits.hello_timeout, limits.idle_timeout) == (2.5, 30.0)
@@ -39,9 +49,15 @@ def test_no_rate_limit_switches_flood_control_off() -> None:
     [
         (["--max-connections", "0"], "argument --max-connections: invalid number 0: must be 1 or more"),
         (["--max-per-ip", "many"], "argument --max-per-ip: invalid number 'many'"),
-        (["--idle-timeout", "-1"], "argument --idle-timeout: invalid duration '-1': must be more than 0 seconds"),
+        (
+            ["--idle-timeout", "-1"],
+            "argument --idle-timeout: invalid duration '-1': must be more than 0 seconds",
+        ),
         (["--rate-limit", "fast"], "argument --rate-limit: invalid rate 'fast': not a number"),
-        (["--rate-limit", "0"], "argument --rate-limit: invalid rate '0': must be more than 0 (or use --no-rate-limit)"),
+        (
+            ["--rate-limit", "0"],
+            "argument --rate-limit: invalid rate '0': must be more than 0 (or use --no-rate-limit)",
+        ),
     ],
 )
 def test_bad_limits_exit_2_with_one_line(

@@ -48,7 +48,14 @@ def test_pick_color_ignores_colors_outside_the_palette() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
-    [("bob", "bob"), ("  Zoé  ", "Zoé"), ("a b", "a b"), ("l'a-b", "l'a-b"), ("x_1.2", "x_1.2"), ("Zoe\u0301", "Zoé")],
+    [
+        ("bob", "bob"),
+        ("  Zoé  ", "Zoé"),
+        ("a b", "a b"),
+        ("l'a-b", "l'a-b"),
+        ("x_1.2", "x_1.2"),
+        ("Zoe\u0301", "Zoé"),
+    ],
 )
 def test_clean_name_trims_and_accepts(raw: str, clean: str) -> None:
     assert clean_name(raw, 5, "pseudo") == clean

@@ -73,7 +73,9 @@ class Conversation:
             if isinstance(frame, Ping):
                 await client.send(Pong())
             elif isinstance(frame, Message) and frame.pseudo == pseudo:
-                assert frame.text == text, f"{client.welcome and client.welcome.pseudo} got {frame.text!r}, not {text!r}"
+                assert (
+                    frame.text == text
+                ), f"{client.welcome and client.welcome.pseudo} got {frame.text!r}, not {text!r}"
                 return
             else:
                 self.others["bob" if pseudo == "alice" else "alice"].append(frame)

@@ -38,12 +38,23 @@ async def probe(megabytes: int) -> None:
     """Run the flood and print the server's memory figures."""
     folder = Path(tempfile.mkdtemp())
     console = (folder / "console.txt").open("wb")
-    command = [sys.executable, "-m", "chatlib.app.server", "--port", "0", "--data-dir", str(folder),
-               "--log-dir", str(folder)]
+    command = [
+        sys.executable,
+        "-m",
+        "chatlib.app.server",
+        "--port",
+        "0",
+        "--data-dir",
+        str(folder),
+        "--log-dir",
+        str(folder),
+    ]
     options = subprocess.run([*command[:3], "--help"], capture_output=True, text=True).stdout
     if "--no-rate-limit" in options:  # the hardened server; an older one has no such options
         command += ["--no-rate-limit", "--idle-timeout", "600"]
-    server = subprocess.Popen(command, stdout=console, stderr=console, env=os.environ | {"XDG_CONFIG_HOME": str(folder)})
+    server = subprocess.Popen(
+        command, stdout=console, stderr=console, env=os.environ | {"XDG_CONFIG_HOME": str(folder)}
+    )
     while not (found := LISTENING.search((folder / "console.txt").read_text())):
         await asyncio.sleep(0.05)
     port = int(found.group(1))
@@ -73,9 +84,11 @@ async def probe(megabytes: int) -> None:
         await asyncio.wait({reading}, timeout=0.1)
         peak = max(peak, memory.memory_info().rss)
     elapsed = time.perf_counter() - started
-    print(f"{megabytes} MB flooded to a room with one client that never reads, in {elapsed:.1f} s: "
-          f"server RSS {baseline / 2**20:.1f} MiB before, peak {peak / 2**20:.1f} MiB "
-          f"(+{(peak - baseline) / 2**20:.1f} MiB); the reading client got {received} of {messages}")
+    print(
+        f"{megabytes} MB flooded to a room with one client that never reads, in {elapsed:.1f} s: "
+        f"server RSS {baseline / 2**20:.1f} MiB before, peak {peak / 2**20:.1f} MiB "
+        f"(+{(peak - baseline) / 2**20:.1f} MiB); the reading client got {received} of {messages}"
+    )
     del sleeper
     server.terminate()
     server.wait(timeout=10)

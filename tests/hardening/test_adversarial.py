@@ -61,7 +61,10 @@ async def test_a_truncated_frame_then_silence_is_pinged_then_dropped(
     mallory = await join(server, "mallory")
     await mallory.send_raw(bytes((FrameType.SAY, 1, 200)) + b"only the beginning")
     frames = control_frames(await mallory.expect_closed())
-    assert frames == [Ping(), Error(ErrorCode.TIMEOUT, f"no answer to PING within {TEST_LIMITS.pong_timeout:g} s")]
+    assert frames == [
+        Ping(),
+        Error(ErrorCode.TIMEOUT, f"no answer to PING within {TEST_LIMITS.pong_timeout:g} s"),
+    ]
     await conversation.keeps_going()
     assert "Annonce : mallory a quitté la chatroom" in texts(conversation.others["alice"])
 
@@ -84,7 +87,9 @@ async def test_a_hello_that_never_comes_times_out(server: ChatServer, conversati
     await conversation.keeps_going()
 
 
-async def test_a_silent_client_that_answers_ping_stays(server: ChatServer, conversation: Conversation) -> None:
+async def test_a_silent_client_that_answers_ping_stays(
+    server: ChatServer, conversation: Conversation
+) -> None:
     quiet = await join(server, "quiet")
     for _ in range(3):  # three idle periods in a row, each answered
         while not isinstance(await quiet.next_frame(), Ping):
@@ -111,8 +116,10 @@ async def test_a_client_that_never_reads_is_dropped_while_another_floods_its_roo
             if not server_has(server, "sleeper"):
                 break
         assert await wait_for_announcement(flooder, "Annonce : sleeper a quitté la chatroom")
-    assert any("dropping sleeper" in record.getMessage() and "do not read fast enough" in record.getMessage()
-               for record in caplog.records)
+    assert any(
+        "dropping sleeper" in record.getMessage() and "do not read fast enough" in record.getMessage()
+        for record in caplog.records
+    )
     last = (await sleeper.expect_closed(timeout=TIMEOUT))[-1]  # the sleeper wakes up: the ERROR is there
     assert last == Error(
         ErrorCode.TOO_SLOW,
@@ -152,10 +159,18 @@ async def test_a_flood_is_slowed_then_disconnected_with_rate_limited(
     )
     await conversation.keeps_going()
     for pseudo in ("alice", "bob"):
-        spam = [frame.text for frame in conversation.others[pseudo] if isinstance(frame, Message) and frame.pseudo == "flooder"]
+        spam = [
+            frame.text
+            for frame in conversation.others[pseudo]
+            if isinstance(frame, Message) and frame.pseudo == "flooder"
+        ]
         relayed = len(spam)
         assert spam == [f"spam {number}" for number in range(relayed)]
-        assert limit.burst + limit.max_delayed <= relayed <= limit.burst + limit.max_delayed + limit.per_second * 0.1
+        assert (
+            limit.burst + limit.max_delayed
+            <= relayed
+            <= limit.burst + limit.max_delayed + limit.per_second * 0.1
+        )
 
 
 async def test_escape_sequences_never_reach_a_log_raw(
@@ -163,7 +178,9 @@ async def test_escape_sequences_never_reach_a_log_raw(
 ) -> None:
     mallory = await adversary(server)
     await mallory.send(Hello("\x1b]0;pwned\x07"))
-    assert await mallory.next_frame() == Error(ErrorCode.BAD_PSEUDO, "the pseudo holds control or invisible characters")
+    assert await mallory.next_frame() == Error(
+        ErrorCode.BAD_PSEUDO, "the pseudo holds control or invisible characters"
+    )
     await mallory.hello("mallory")
     await mallory.enter("general")
     nasty = "\x1b[2J\x1b]0;pwned\x07\x9b31m\u202eevil\r\nforged line"
@@ -172,7 +189,11 @@ async def test_escape_sequences_never_reach_a_log_raw(
         await mallory.sync()
     await conversation.keeps_going()
     for pseudo in ("alice", "bob"):  # relayed as sent: each client's display neutralises it
-        relayed = [frame.text for frame in conversation.others[pseudo] if isinstance(frame, Message) and frame.pseudo == "mallory"]
+        relayed = [
+            frame.text
+            for frame in conversation.others[pseudo]
+            if isinstance(frame, Message) and frame.pseudo == "mallory"
+        ]
         assert relayed == [nasty]
     console = [record.getMessage() for record in caplog.records if "mallory" in record.getMessage()]
     assert any("␛[2J␛]0;pwned␇\\x9b31m\\u202eevil␍␊forged line" in line for line in console), console
@@ -205,7 +226,9 @@ async def test_connections_over_the_total_limit_get_server_full(
     others = [await adversary(server, f"127.0.1.{number}") for number in range(1, 5)]  # 2 + 4 = 6
     await others[-1].hello("sixth")
     refused = await adversary(server, "127.0.2.1")
-    assert await refused.expect_closed() == [Error(ErrorCode.SERVER_FULL, "the server is full (6 connections)")]
+    assert await refused.expect_closed() == [
+        Error(ErrorCode.SERVER_FULL, "the server is full (6 connections)")
+    ]
     await others[0].close()
     await wait_until(lambda: len(server._connections) == 5)
     welcome = await adversary(server, "127.0.2.1")

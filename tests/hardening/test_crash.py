@@ -32,8 +32,18 @@ async def server_process(tmp_path: Path) -> AsyncIterator[tuple[subprocess.Popen
     """``chat-server`` on port 0 with its data in ``tmp_path/data``; yields the process and its port."""
     console = tmp_path / f"console-{time.monotonic_ns()}.txt"
     env = os.environ | {"XDG_CONFIG_HOME": str(tmp_path / "no-config")}
-    command = [sys.executable, "-m", "chatlib.app.server", "--port", "0", "--no-rate-limit",
-               "--data-dir", str(tmp_path / "data"), "--log-dir", str(tmp_path / "logs")]
+    command = [
+        sys.executable,
+        "-m",
+        "chatlib.app.server",
+        "--port",
+        "0",
+        "--no-rate-limit",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--log-dir",
+        str(tmp_path / "logs"),
+    ]
     with console.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output, cwd=tmp_path, env=env)
     try:
@@ -63,7 +73,9 @@ def saved_messages(data_dir: Path) -> list[str]:
     for line in lines[:-1]:
         json.loads(line)  # a corrupt entry fails the test here
     # whatever follows the last newline would be a torn write: read_json_lines skips it
-    return [record["text"] for record in read_json_lines(data_dir / HISTORY_FILE) if record["kind"] == "message"]
+    return [
+        record["text"] for record in read_json_lines(data_dir / HISTORY_FILE) if record["kind"] == "message"
+    ]
 
 
 async def test_sigterm_tells_the_clients_and_loses_nothing(tmp_path: Path) -> None:
@@ -83,7 +95,10 @@ async def test_sigterm_tells_the_clients_and_loses_nothing(tmp_path: Path) -> No
         assert (await bob.expect_closed())[-1] == Closing("server shutting down")
         assert await asyncio.to_thread(process.wait, TIMEOUT) == 0
     assert saved_messages(tmp_path / "data") == sent
-    assert [record["pseudo"] for record in read_json_lines(tmp_path / "data" / USERS_FILE)] == ["alice", "bob"]
+    assert [record["pseudo"] for record in read_json_lines(tmp_path / "data" / USERS_FILE)] == [
+        "alice",
+        "bob",
+    ]
 
 
 async def test_after_sigkill_under_traffic_a_restart_has_all_but_the_last_flush(tmp_path: Path) -> None:
@@ -118,8 +133,12 @@ async def test_after_sigkill_under_traffic_a_restart_has_all_but_the_last_flush(
         await bob.close()
 
     saved = saved_messages(tmp_path / "data")
-    assert saved == [f"message {number}" for number in range(len(saved))]  # in order, no gap, no corrupt entry
-    old_enough = [text for text, when in received_at.items() if when < killed_at - DEFAULT_FLUSH_INTERVAL - CRASH_MARGIN]
+    assert saved == [
+        f"message {number}" for number in range(len(saved))
+    ]  # in order, no gap, no corrupt entry
+    old_enough = [
+        text for text, when in received_at.items() if when < killed_at - DEFAULT_FLUSH_INTERVAL - CRASH_MARGIN
+    ]
     assert len(old_enough) > 100
     assert set(old_enough) <= set(saved)
 
@@ -128,7 +147,7 @@ async def test_after_sigkill_under_traffic_a_restart_has_all_but_the_last_flush(
         await carol.hello("carol")
         history = await carol.enter_quietly("general")
         replayed = [entry.text for entry in history.entries if entry.kind == "message"]
-        assert replayed and replayed == saved[-len(replayed):]
+        assert replayed and replayed == saved[-len(replayed) :]
         process.send_signal(signal.SIGTERM)
         await carol.expect_closed()
         assert await asyncio.to_thread(process.wait, TIMEOUT) == 0

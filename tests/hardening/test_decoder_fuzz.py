@@ -95,7 +95,11 @@ def mutate(data: bytes, changes: list[tuple[str, int, int]]) -> bytes:
 
 
 @FUZZ
-@given(st.lists(client_frames, min_size=1, max_size=6), mutations, st.lists(st.integers(min_value=0), max_size=10))
+@given(
+    st.lists(client_frames, min_size=1, max_size=6),
+    mutations,
+    st.lists(st.integers(min_value=0), max_size=10),
+)
 def test_mutated_frames_give_frames_or_a_protocol_error(
     sent: list[ClientFrame], changes: list[tuple[str, int, int]], cuts: list[int]
 ) -> None:

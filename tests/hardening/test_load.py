@@ -63,13 +63,17 @@ async def test_a_thousand_connections_all_receive_a_message(tmp_path: Path) -> N
         async with asyncio.timeout(DEADLINE):
             started = time.perf_counter()
             for first in range(0, CLIENTS, 100):  # in waves, so the listen backlog never overflows
-                clients += await asyncio.gather(*(connect(port, number) for number in range(first, first + 100)))
+                clients += await asyncio.gather(
+                    *(connect(port, number) for number in range(first, first + 100))
+                )
             connected = time.perf_counter() - started
             sender, receivers = clients[0], clients[1:]
             sender.writer.write(encode(Say(MARKER)))
             await asyncio.gather(*(client.wait_for(MARKER.encode()) for client in receivers))
-            print(f"{CLIENTS} clients connected and in the room in {connected:.1f} s; "
-                  f"message seen by all in {time.perf_counter() - started - connected:.2f} s")
+            print(
+                f"{CLIENTS} clients connected and in the room in {connected:.1f} s; "
+                f"message seen by all in {time.perf_counter() - started - connected:.2f} s"
+            )
         assert len(receivers) == CLIENTS - 1
     finally:
         for client in clients:

@@ -43,7 +43,9 @@ def test_a_flood_that_goes_on_is_stopped_after_max_delayed_in_a_row() -> None:
     guard.delay(), guard.delay()
     for _ in range(4):
         clock.now += guard.delay()
-    with pytest.raises(Flooding, match=r"^more than 10 messages per second for too long \(4 slowed down in a row\)$"):
+    with pytest.raises(
+        Flooding, match=r"^more than 10 messages per second for too long \(4 slowed down in a row\)$"
+    ):
         guard.delay()
 
 
