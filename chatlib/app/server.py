@@ -357,14 +357,15 @@ class ChatServer:
     async def _handle_all(self, connection: Connection, frames: Iterable[Frame]) -> None:
         """Handle frames in order; an image waits for its check before the next frame is handled.
 
-        With a rate limit, a SAY or IMAGE over it waits for its token (this client's reading
-        stops meanwhile); Flooding ends the connection once a flood goes on.
+        With a rate limit, a SAY, IMAGE or ENTER_ROOM (each reaches a whole room) over it waits
+        for its token (this client's reading stops meanwhile); Flooding ends the connection once
+        a flood goes on.
         """
         guard = connection.flood_guard
         for frame in frames:
             if connection.leaving:
                 return
-            if guard is not None and isinstance(frame, (Say, SendImage)):
+            if guard is not None and isinstance(frame, (Say, SendImage, EnterRoom)):
                 wait = guard.delay(IMAGE_COST if isinstance(frame, SendImage) else 1)
                 if wait:
                     await asyncio.sleep(wait)

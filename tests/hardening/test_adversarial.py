@@ -166,11 +166,26 @@ async def test_a_flood_is_slowed_then_disconnected_with_rate_limited(
         ]
         relayed = len(spam)
         assert spam == [f"spam {number}" for number in range(relayed)]
-        assert (
-            limit.burst + limit.max_delayed
+        assert (  # the burst, less the token its ENTER_ROOM took, then the slowed ones
+            limit.burst - 1 + limit.max_delayed
             <= relayed
             <= limit.burst + limit.max_delayed + limit.per_second * 0.1
         )
+
+
+async def test_hopping_between_rooms_counts_against_the_rate_limit(
+    server: ChatServer, conversation: Conversation
+) -> None:
+    hopper = await join(server, "hopper", "elsewhere")
+    hops = b"".join(encode(EnterRoom(room)) for _ in range(500) for room in ("general", "elsewhere"))
+    await hopper.send_raw(hops)  # each hop would be announced to everyone in general
+    frames = await hopper.expect_closed()
+    assert isinstance(frames[-1], Error) and frames[-1].code is ErrorCode.RATE_LIMITED
+    await conversation.keeps_going()
+    arrivals = texts(conversation.others["alice"]).count("Annonce : hopper a rejoint la chatroom")
+    limit = TEST_LIMITS.rate_limit
+    assert limit is not None
+    assert arrivals <= (limit.burst + limit.max_delayed + limit.per_second * 0.1) / 2 + 1
 
 
 async def test_escape_sequences_never_reach_a_log_raw(
