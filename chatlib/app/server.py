@@ -87,7 +87,6 @@ class Connection:
     encoded once and queued for every recipient, and each gets one write per loop turn.
     """
 
-    writer: asyncio.StreamWriter
     outbox: Outbox
     ip: str
     address: str
@@ -267,7 +266,7 @@ class ChatServer:
             self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
 
         outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow)
-        connection = Connection(writer, outbox, ip, address)
+        connection = Connection(outbox, ip, address)
         if limits.rate_limit is not None:
             connection.flood_guard = FloodGuard(limits.rate_limit)
         task = asyncio.current_task()
