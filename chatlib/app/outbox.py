@@ -78,7 +78,7 @@ class Outbox:
         if self.closed or self._transport.is_closing():
             return
         batch = frames[0] if len(frames) == 1 else b"".join(frames)
-        if not self._backlog and self._transport.get_write_buffer_size() < self._high_water:
+        if not self._backlog and self._transport.get_write_buffer_size() <= self._high_water:
             self._transport.write(batch)
             return
         self._backlog.append((batch, len(frames)))
@@ -96,7 +96,7 @@ class Outbox:
         try:
             while self._backlog and not self.closed:
                 await self._writer.drain()  # returns once the transport is below its low-water mark
-                while self._backlog and self._transport.get_write_buffer_size() < self._high_water:
+                while self._backlog and self._transport.get_write_buffer_size() <= self._high_water:
                     batch, frame_count = self._backlog.popleft()
                     self._backlog_bytes -= len(batch)
                     self._backlog_frames -= frame_count
