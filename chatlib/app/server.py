@@ -33,6 +33,7 @@ from chatlib.app.logfiles import choose_log_dir, close_conversation_log, convers
 from chatlib.app.names import BadName, clean_name, name_key
 from chatlib.app.outbox import Outbox
 from chatlib.app.protocol import (
+    MAX_PAYLOAD,
     MAX_PSEUDO_LENGTH,
     MAX_REASON_BYTES,
     MAX_ROOM_LENGTH,
@@ -44,6 +45,7 @@ from chatlib.app.protocol import (
     ErrorCode,
     Frame,
     FrameDecoder,
+    FrameType,
     Hello,
     History,
     ImageFrom,
@@ -67,6 +69,9 @@ from chatlib.app.users import KnownUser, KnownUsers, Verdict
 logger = logging.getLogger(__name__)
 
 READ_SIZE = 64 * 1024
+# Until its HELLO is accepted a client may not start a large frame (an IMAGE of 2 MiB): strangers
+# cannot make the server buffer more than this each.
+MAX_PENDING_BEFORE_HELLO = 6 + MAX_PAYLOAD[FrameType.HELLO]
 DEFAULT_ROOMS = ("general",)
 SHUTDOWN_REASON = "server shutting down"
 DEFAULT_FLUSH_INTERVAL = 0.5  # seconds between two writes of the history and users files
@@ -352,6 +357,10 @@ class ChatServer:
                 await self._handle_all(connection, error.frames_before)
                 raise
             await self._handle_all(connection, frames)
+            if connection.pseudo is None and decoder.pending_bytes > MAX_PENDING_BEFORE_HELLO:
+                raise ProtocolError(
+                    ErrorCode.TOO_LARGE, "only a HELLO is expected before a pseudo is accepted"
+                )
 
     async def _handle_all(self, connection: Connection, frames: Iterable[Frame]) -> None:
         """Handle frames in order; an image waits for its check before the next frame is handled.

@@ -55,6 +55,18 @@ async def test_a_huge_length_header_is_refused_before_any_payload(
     await conversation.keeps_going()
 
 
+async def test_a_stranger_cannot_make_the_server_buffer_a_large_frame(
+    server: ChatServer, conversation: Conversation
+) -> None:
+    mallory = await adversary(server)
+    await mallory.send_raw(
+        bytes((FrameType.IMAGE, 4)) + (2 * 1024 * 1024).to_bytes(4, "big") + b"\x89PNG" * 1000
+    )
+    frames = await mallory.expect_closed()
+    assert frames == [Error(ErrorCode.TOO_LARGE, "only a HELLO is expected before a pseudo is accepted")]
+    await conversation.keeps_going()
+
+
 async def test_a_truncated_frame_then_silence_is_pinged_then_dropped(
     server: ChatServer, conversation: Conversation
 ) -> None:
