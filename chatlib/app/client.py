@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import logging
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -24,7 +23,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from chatlib.app.client_io import ScriptedIO, TerminalIO
 from chatlib.app.config import ClientSettings, client_settings
 from chatlib.app.display import ChatLine, LineKind, plain_text
-from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
+from chatlib.app.logfiles import ConversationLog, choose_log_dir, close_conversation_log, conversation_log
 from chatlib.app.session import SessionEnd, SessionError, SessionIO, run_session
 from chatlib.app.terminal_text import printable
 from chatlib.app.tokens import TokenStore
@@ -36,19 +35,19 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
-def logged(show: Callable[[ChatLine], None], log: logging.Logger) -> Callable[[ChatLine], None]:
+def logged(show: Callable[[ChatLine], None], log: ConversationLog) -> Callable[[ChatLine], None]:
     """A ``show`` that also writes each line to the conversation log (a picture only as the
     line saying who sent an image)."""
 
     def show_and_log(line: ChatLine) -> None:
         show(line)
         if line.kind is not LineKind.PICTURE:
-            log.info(plain_text(line))
+            log.write(plain_text(line))
 
     return show_and_log
 
 
-async def run_client(settings: ClientSettings, io: SessionIO, log: logging.Logger, log_file: str) -> int:
+async def run_client(settings: ClientSettings, io: SessionIO, log: ConversationLog, log_file: str) -> int:
     """Run one chat session with these settings and return the program's exit status."""
     show = logged(io.show, log)
     show(ChatLine(LineKind.NOTICE, f"Conversation log: {log_file}"))
@@ -64,7 +63,7 @@ async def run_client(settings: ClientSettings, io: SessionIO, log: logging.Logge
             tokens=tokens.for_server(settings.host, settings.port),
         )
     except SessionError as error:
-        log.info(f"{PROGRAM}: {error}")
+        log.write(f"{PROGRAM}: {error}")
         print(f"{PROGRAM}: {printable(str(error))}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_LEFT if end is SessionEnd.LEFT else EXIT_FAILED

@@ -1,4 +1,4 @@
-"""The chat's conversation log files: where they go, and a logger that appends one line per event.
+"""The chat's conversation log files: where they go, and a log that appends one dated line per event.
 
 The spec puts them in ``/var/log/chat_room``; a student's laptop rarely lets an ordinary user
 write there, so the programs fall back to a per-user folder and say where they went.
@@ -6,20 +6,25 @@ write there, so the programs fall back to a per-user folder and say where they w
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import getpass
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Literal
 
 from chatlib.app.terminal_text import printable
 
 DEFAULT_LOG_DIR = Path("/var/log/chat_room")
-LINE_FORMAT = "%(asctime)s %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+DEFAULT_FLUSH_DELAY = 0.5  # seconds a logged line may wait in memory before reaching the file
 
 LogKind = Literal["server", "client"]
+
+logger = logging.getLogger(__name__)
 
 
 def user_log_dir() -> Path:
@@ -57,34 +62,94 @@ def choose_log_dir(preferred: Path | None, system_dir: Path = DEFAULT_LOG_DIR) -
     return last_resort_log_dir()
 
 
-class PrintableFormatter(logging.Formatter):
-    """Formats a record with its message made terminal-safe, so that one event stays one line."""
+class ConversationLog:
+    """A conversation log file: one dated, terminal-safe line per event, appended in batches.
 
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
-        """Neutralise control characters and newlines of the message before the usual formatting."""
-        record.message = printable(record.message)
-        return super().formatMessage(record)
+    A busy server logs every message it relays. Through ``logging`` each line would cost a
+    LogRecord, a look at the caller's stack frame and a flush of the file: most of the server's
+    CPU under load (see docs/BENCHMARK.md). A transcript needs none of that, so ``write`` only
+    formats the line and keeps it; the lines reach the file together, ``flush_delay`` seconds
+    later when an event loop runs (at once otherwise), and on ``flush`` and ``close``.
+    """
+
+    def __init__(self, path: Path, flush_delay: float = DEFAULT_FLUSH_DELAY) -> None:
+        self.path = path
+        self._flush_delay = flush_delay
+        self._file = path.open("a", encoding="utf-8")
+        self._lines: list[str] = []
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._stamp_second = -1
+        self._stamp = ""
+
+    def write(self, text: str) -> None:
+        """Log one event: ``text`` made printable (one line, no escape sequence), after the date."""
+        second = int(time.time())
+        if second != self._stamp_second:
+            self._stamp_second = second
+            self._stamp = time.strftime(DATE_FORMAT, time.localtime(second))
+        self._lines.append(f"{self._stamp} {printable(text)}\n")
+        if self._flush_timer is None or self._timer_loop is None or self._timer_loop.is_closed():
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Flush after ``flush_delay`` seconds on the running event loop, or now if there is none."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._timer_loop = loop
+        self._flush_timer = loop.call_later(self._flush_delay, self.flush)
+
+    def flush(self) -> None:
+        """Append every line written so far to the file."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if not self._lines or self._file.closed:
+            return
+        lines, self._lines = self._lines, []
+        try:
+            self._file.write("".join(lines))
+            self._file.flush()
+        except OSError as error:
+            logger.error(
+                "cannot write to %s (%s): %d lines lost", self.path, error.strerror or error, len(lines)
+            )
+
+    def close(self) -> None:
+        """Write what is left and close the file."""
+        self.flush()
+        self._file.close()
 
 
-def conversation_log(kind: LogKind, log_dir: Path) -> logging.Logger:
-    """A logger appending to ``<log_dir>/<kind>.log``, one dated line per event, never on the console.
+_open_logs: dict[Path, ConversationLog] = {}
 
-    Calling it again for the same file returns the same logger without a second handler.
+
+@atexit.register
+def _flush_open_logs() -> None:
+    """Write the lines still in memory when the program ends without closing its log."""
+    for log in list(_open_logs.values()):
+        log.flush()
+
+
+def conversation_log(kind: LogKind, log_dir: Path) -> ConversationLog:
+    """The conversation log ``<log_dir>/<kind>.log``, never shown on the console.
+
+    Calling it again for the same file returns the same log (one writer per file keeps the
+    lines in order), until ``close_conversation_log``.
     """
     log_file = (log_dir / f"{kind}.log").resolve()
-    logger = logging.getLogger(f"chatlib.app.conversation.{kind}:{log_file}")
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    if not logger.handlers:
+    log = _open_logs.get(log_file)
+    if log is None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_file, mode="a", encoding="utf-8")
-        handler.setFormatter(PrintableFormatter(LINE_FORMAT, DATE_FORMAT))
-        logger.addHandler(handler)
-    return logger
+        log = _open_logs[log_file] = ConversationLog(log_file)
+    return log
 
 
-def close_conversation_log(logger: logging.Logger) -> None:
-    """Close the log file behind ``logger`` (at the end of a program, a test or a notebook)."""
-    for handler in list(logger.handlers):
-        logger.removeHandler(handler)
-        handler.close()
+def close_conversation_log(log: ConversationLog) -> None:
+    """Write what is left and close the file (at the end of a program, a test or a notebook)."""
+    log.close()
+    if _open_logs.get(log.path) is log:
+        del _open_logs[log.path]

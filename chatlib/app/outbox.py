@@ -29,6 +29,7 @@ class Outbox:
         "_max_frames",
         "_on_overflow",
         "_turn",
+        "_turn_frames",
         "_backlog",
         "_backlog_bytes",
         "_backlog_frames",
@@ -51,6 +52,7 @@ class Outbox:
         self._max_frames = max_frames
         self._on_overflow = on_overflow
         self._turn: list[bytes] = []  # frames queued during this loop turn
+        self._turn_frames = 0  # how many frames those bytes hold (a room's delivery holds several)
         self._backlog: deque[tuple[bytes, int]] = deque()  # (batch, its frame count) not sent yet
         self._backlog_bytes = 0
         self._backlog_frames = 0
@@ -63,27 +65,28 @@ class Outbox:
         """Bytes accepted for this client and not yet handed to the kernel."""
         return self._transport.get_write_buffer_size() + self._backlog_bytes + sum(map(len, self._turn))
 
-    def send(self, data: bytes) -> None:
-        """Queue one encoded frame, without waiting: the relay's hot path (no I/O here)."""
+    def send(self, data: bytes, frames: int = 1) -> None:
+        """Queue encoded frames (one, or ``frames`` joined), without waiting: no I/O here."""
         if not self._turn:
             self._loop.call_soon(self.flush)
         self._turn.append(data)
+        self._turn_frames += frames
 
     def flush(self) -> None:
         """Hand this turn's frames to the transport in one write, or to the backlog if it is full."""
-        frames = self._turn
-        if not frames:
+        pieces, frame_count = self._turn, self._turn_frames
+        if not pieces:
             return
-        self._turn = []
+        self._turn, self._turn_frames = [], 0
         if self.closed or self._transport.is_closing():
             return
-        batch = frames[0] if len(frames) == 1 else b"".join(frames)
+        batch = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if not self._backlog and self._transport.get_write_buffer_size() <= self._high_water:
             self._transport.write(batch)
             return
-        self._backlog.append((batch, len(frames)))
+        self._backlog.append((batch, frame_count))
         self._backlog_bytes += len(batch)
-        self._backlog_frames += len(frames)
+        self._backlog_frames += frame_count
         if self._backlog_bytes + self._transport.get_write_buffer_size() > self._max_bytes:
             self._overflow(f"more than {self._max_bytes} bytes waiting to be read")
         elif self._backlog_frames > self._max_frames:

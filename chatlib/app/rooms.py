@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
+from chatlib.app.broadcast import Broadcast, Deliver
 from chatlib.app.names import name_key
 from chatlib.app.protocol import MAX_ROOMS_LISTED, RoomInfo
 
@@ -12,12 +13,13 @@ Member = TypeVar("Member")
 
 
 class Room(Generic[Member]):
-    """One room: its name as first given, and the members to relay its messages to."""
+    """One room: its name as first given, its members, and what it relays to them (``broadcast``)."""
 
-    def __init__(self, name: str, permanent: bool = False) -> None:
+    def __init__(self, name: str, deliver: Deliver[Member], permanent: bool = False) -> None:
         self.name = name
         self.permanent = permanent
         self.members: set[Member] = set()
+        self.broadcast = Broadcast(self.members, deliver)
 
     def __repr__(self) -> str:
         return f"Room({self.name!r}, {len(self.members)} members)"
@@ -27,24 +29,38 @@ class RoomRegistry(Generic[Member]):
     """Every room of a server, found by name ignoring case.
 
     Permanent rooms are always listed, even empty; the others disappear with their last member.
+    What a room broadcasts goes to its members through ``deliver``, and is delivered before
+    anyone enters or leaves: a newcomer never gets what was said before it came in, and one
+    leaving gets everything said while it was there.
     """
 
-    def __init__(self, permanent_rooms: Iterable[str] = ()) -> None:
+    def __init__(self, deliver: Deliver[Member], permanent_rooms: Iterable[str] = ()) -> None:
+        self._deliver = deliver
         self._rooms: dict[str, Room[Member]] = {}
         for name in permanent_rooms:
-            self._rooms[name_key(name)] = Room(name, permanent=True)
+            self._rooms[name_key(name)] = Room(name, deliver, permanent=True)
 
     def enter(self, name: str, member: Member) -> Room[Member]:
         """Put ``member`` in the room called ``name``, creating it if needed, and return the room."""
-        room = self._rooms.setdefault(name_key(name), Room(name))
+        key = name_key(name)
+        room = self._rooms.get(key)
+        if room is None:
+            room = self._rooms[key] = Room(name, self._deliver)
+        room.broadcast.deliver()
         room.members.add(member)
         return room
 
     def leave(self, room: Room[Member], member: Member) -> None:
         """Take ``member`` out of ``room``, removing the room if it is now empty and not permanent."""
+        room.broadcast.deliver()
         room.members.discard(member)
         if not room.members and not room.permanent:
             self._rooms.pop(name_key(room.name), None)
+
+    def deliver_pending(self) -> None:
+        """Deliver what every room has queued (before the server closes its connections)."""
+        for room in self._rooms.values():
+            room.broadcast.deliver()
 
     def listing(self) -> tuple[RoomInfo, ...]:
         """The rooms and their sizes for a ROOMS frame: permanent first, then the busiest."""

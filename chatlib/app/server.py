@@ -29,7 +29,7 @@ from chatlib.app.config import server_settings
 from chatlib.app.history import DEFAULT_HISTORY_LENGTH, ChatHistory, HistoryEntry, history_payload
 from chatlib.app.images import BadImage, check_image
 from chatlib.app.limits import IMAGE_COST, ServerLimits
-from chatlib.app.logfiles import choose_log_dir, close_conversation_log, conversation_log
+from chatlib.app.logfiles import ConversationLog, choose_log_dir, close_conversation_log, conversation_log
 from chatlib.app.names import BadName, clean_name, name_key
 from chatlib.app.outbox import Outbox
 from chatlib.app.protocol import (
@@ -88,8 +88,8 @@ def now_ms() -> int:
 class Connection:
     """One connected client: its outgoing frames, how lively it is, and what the server knows about it.
 
-    ``outbox.send`` queues an encoded frame without waiting (see outbox.py): a message is
-    encoded once and queued for every recipient, and each gets one write per loop turn.
+    ``outbox.send`` queues encoded frames without waiting (see outbox.py); what a room says
+    reaches it through the room's broadcast (see broadcast.py), once per loop turn.
     """
 
     outbox: Outbox
@@ -109,7 +109,9 @@ class Connection:
     departed: bool = False
 
     def send_frame(self, frame: Frame) -> None:
-        """Encode and queue one frame for this client alone."""
+        """Encode and queue one frame for this client alone, after what its room sent it before."""
+        if self.room is not None and self.room.broadcast.pending:
+            self.room.broadcast.deliver()
         self.outbox.send(encode(frame))
 
     @property
@@ -138,7 +140,7 @@ class ChatServer:
 
     def __init__(
         self,
-        conversation: logging.Logger | None = None,
+        conversation: ConversationLog | None = None,
         *,
         data_dir: Path | None = None,
         history_length: int = DEFAULT_HISTORY_LENGTH,
@@ -149,10 +151,10 @@ class ChatServer:
         limits: ServerLimits | None = None,
     ) -> None:
         self.limits = limits or ServerLimits()
-        self._conversation = conversation or _silent_logger()
+        self._conversation = conversation
         self._clock = clock
         self._choose_color = choose_color
-        self._rooms: RoomRegistry[Connection] = RoomRegistry(permanent_rooms)
+        self._rooms: RoomRegistry[Connection] = RoomRegistry(_deliver, permanent_rooms)
         self.data_dir = data_dir
         self.users = KnownUsers()
         self.history = ChatHistory(history_length)
@@ -204,7 +206,9 @@ class ChatServer:
             await self.save()
 
     async def save(self) -> None:
-        """Write the queued history entries and new users to their files now."""
+        """Write the queued history entries, new users and conversation log lines to their files now."""
+        if self._conversation is not None:
+            self._conversation.flush()
         for file in (self._users_file, self.history.file):
             if file is not None:
                 await file.flush()
@@ -222,6 +226,7 @@ class ChatServer:
             self._watcher.cancel()
         grace = self.limits.shutdown_grace
         closing = encode(Closing(_truncate(reason, MAX_REASON_BYTES)))
+        self._rooms.deliver_pending()
         for connection in list(self._connections):
             connection.outbox.close(closing, grace)  # what is queued, then CLOSING; aborted after grace
         if self._handlers:
@@ -234,8 +239,8 @@ class ChatServer:
         if self._saver is not None:
             self._stop_saving.set()
             await self._saver  # its last round saves the departures too
-        for handler in self._conversation.handlers:
-            handler.flush()
+        if self._conversation is not None:
+            self._conversation.flush()
         self._stopped.set()
         logger.info("server stopped: %s", reason)
 
@@ -406,6 +411,11 @@ class ChatServer:
             case _:
                 raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, f"not a client frame: {type(frame).__name__}")
 
+    def _log(self, event: str) -> None:
+        """Write one event of the conversation to the conversation log, if the server keeps one."""
+        if self._conversation is not None:
+            self._conversation.write(event)
+
     # --- What each frame does ------------------------------------------------------------------
 
     def _greet(self, connection: Connection, wanted_pseudo: str, token: str) -> None:
@@ -449,7 +459,7 @@ class ChatServer:
             "%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else ""
         )
         verb = "came back" if connection.returning else "arrived"
-        self._conversation.info("%s %s (%s)", user.pseudo, verb, connection.address)
+        self._log(f"{user.pseudo} {verb} ({connection.address})")
 
     def _enter(self, connection: Connection, wanted_room: str) -> None:
         """Move the client into a room (created if new): ENTERED, then the room hears of it."""
@@ -475,7 +485,7 @@ class ChatServer:
         else:
             self._announce(room, wording.joined(connection.pseudo))
         logger.info("%s entered room %s", connection.name, room.name)
-        self._conversation.info("[%s] %s entered the room", room.name, connection.pseudo)
+        self._log(f"[{room.name}] {connection.pseudo} entered the room")
 
     def _relay(self, sender: Connection, room: Room[Connection], text: str) -> None:
         """Send a SAY to the others of the sender's room as one MESSAGE, encoded once."""
@@ -483,20 +493,17 @@ class ChatServer:
             return
         assert sender.pseudo is not None
         message = Message(self._clock(), sender.pseudo, sender.color, text)
-        data = encode(message)
-        for member in room.members:
-            if member is not sender:
-                member.outbox.send(data)
+        room.broadcast.send(encode(message), skip=sender)
         self.history.record(
             room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text)
         )
-        safe_text = printable(text)
-        logger.info("message received from %s in %s: %s", sender.name, room.name, safe_text)
-        if logger.isEnabledFor(logging.DEBUG):
-            for member in room.members:
-                if member is not sender:
-                    logger.debug("message sent to %s", member.name)
-        self._conversation.info("[%s] %s", room.name, wording.said(sender.pseudo, text))
+        if logger.isEnabledFor(logging.INFO):  # the console's lines cost nothing when it is quiet
+            logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
+            if logger.isEnabledFor(logging.DEBUG):
+                for member in room.members:
+                    if member is not sender:
+                        logger.debug("message sent to %s", member.name)
+        self._log(f"[{room.name}] {wording.said(sender.pseudo, text)}")
 
     async def _share_image(self, sender: Connection, data: bytes) -> None:
         """Check an image off the event loop, then relay it to the others of the room (or refuse it)."""
@@ -510,24 +517,19 @@ class ChatServer:
             sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
             return
         time_ms = self._clock()
-        frame = encode(ImageFrom(time_ms, sender.pseudo, sender.color, data))
-        for member in room.members:
-            if member is not sender:
-                member.outbox.send(frame)
+        room.broadcast.send(encode(ImageFrom(time_ms, sender.pseudo, sender.color, data)), skip=sender)
         entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
         self.history.record(room.name, entry)
         logger.info(
             "image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size
         )
-        self._conversation.info("[%s] %s sent an image %s", room.name, sender.pseudo, entry.text)
+        self._log(f"[{room.name}] {sender.pseudo} sent an image {entry.text}")
 
     def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
         """Tell everyone in the room (but ``besides``) something, timestamped by the server."""
         announcement = Announcement(self._clock(), text)
-        data = encode(announcement)
-        for member in room.members:
-            if member is not besides:
-                member.outbox.send(data)
+        room.broadcast.send(encode(announcement), skip=besides)
+        room.broadcast.deliver()  # now, rare as it is: with the ENTERED or ERROR that goes with it
         self.history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
 
     def _leave_room(self, connection: Connection, room: Room[Connection]) -> None:
@@ -536,7 +538,7 @@ class ChatServer:
         self._rooms.leave(room, connection)
         connection.room = None
         self._announce(room, wording.left(connection.pseudo))
-        self._conversation.info("[%s] %s left the room", room.name, connection.pseudo)
+        self._log(f"[{room.name}] {connection.pseudo} left the room")
 
     def _depart(self, connection: Connection) -> None:
         """Forget a client that is going away, whatever the reason, and tell its room (once)."""
@@ -552,12 +554,8 @@ class ChatServer:
         if connection.user is not None:
             connection.user.connected = False  # known still, but away: sent nothing until back
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
-            self._conversation.info(
-                "%s departed (%s), connected for %d min %02d s",
-                connection.pseudo,
-                connection.address,
-                minutes,
-                seconds,
+            self._log(
+                f"{connection.pseudo} departed ({connection.address}), connected for {minutes} min {seconds:02d} s"
             )
         logger.info("disconnection of %s", connection.name)
 
@@ -567,13 +565,10 @@ def _truncate(text: str, max_bytes: int) -> str:
     return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
 
 
-def _silent_logger() -> logging.Logger:
-    """A conversation logger that goes nowhere, for a server run without a log file."""
-    silent = logging.getLogger("chatlib.app.conversation.none")
-    silent.propagate = False
-    if not silent.handlers:
-        silent.addHandler(logging.NullHandler())
-    return silent
+def _deliver(connection: Connection, data: bytes, frames: int) -> None:
+    """How a room's broadcast reaches one member, at the end of a loop turn: written out at once."""
+    connection.outbox.send(data, frames)
+    connection.outbox.flush()
 
 
 # --- The chat-server command -------------------------------------------------------------------
@@ -595,7 +590,7 @@ def allow_open_files(wanted: int) -> None:
 async def run_server(
     host: str,
     port: int,
-    conversation: logging.Logger,
+    conversation: ConversationLog,
     data_dir: Path | None = None,
     history_length: int = DEFAULT_HISTORY_LENGTH,
     limits: ServerLimits | None = None,

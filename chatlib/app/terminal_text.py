@@ -56,6 +56,8 @@ def printable(text: str) -> str:
 
     The result holds no control character, so ``printable(printable(s)) == printable(s)``.
     """
+    if text.isprintable():  # the usual case, checked at C speed: nothing to replace
+        return text
     return text.translate(REPLACEMENTS)
 
 

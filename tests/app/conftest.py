@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -152,7 +151,7 @@ def log_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 async def chat_server(log_dir: Path) -> AsyncIterator[ChatServer]:
     """A ChatServer on 127.0.0.1, port 0, logging the conversation to ``log_dir/server.log``."""
-    conversation: logging.Logger = conversation_log("server", log_dir)
+    conversation = conversation_log("server", log_dir)
     server = ChatServer(conversation)
     await server.start("127.0.0.1", 0)
     yield server

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
 import pytest
 
-from chatlib.app.logfiles import DEFAULT_LOG_DIR, choose_log_dir, close_conversation_log, conversation_log
+from chatlib.app.logfiles import (
+    DEFAULT_LOG_DIR,
+    ConversationLog,
+    choose_log_dir,
+    close_conversation_log,
+    conversation_log,
+)
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<message>.*)$")
 
@@ -59,15 +66,15 @@ def test_unusable_preferred_folder_falls_back_too(
 
 def test_conversation_log_appends_dated_single_lines(tmp_path: Path) -> None:
     log_dir = tmp_path / "logs"
-    logger = conversation_log("client", log_dir)
-    logger.info("Vous avez dit : bonjour")
-    logger.info("bob a dit : \x1b[2Jsalut\nalice a dit : forged")
-    assert conversation_log("client", log_dir) is logger
-    assert len(logger.handlers) == 1
-    close_conversation_log(logger)
+    log = conversation_log("client", log_dir)
+    log.write("Vous avez dit : bonjour")
+    log.write("bob a dit : \x1b[2Jsalut\nalice a dit : forged")
+    assert conversation_log("client", log_dir) is log, "one writer per file keeps the lines in order"
+    close_conversation_log(log)
 
     again = conversation_log("client", log_dir)
-    again.info("Annonce : bob a quitté la chatroom")
+    assert again is not log
+    again.write("Annonce : bob a quitté la chatroom")
     close_conversation_log(again)
 
     lines = (log_dir / "client.log").read_text(encoding="utf-8").splitlines()
@@ -82,9 +89,41 @@ def test_conversation_log_appends_dated_single_lines(tmp_path: Path) -> None:
 
 
 def test_conversation_log_stays_off_the_console(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    logger = conversation_log("server", tmp_path)
-    logger.warning("only in the file")
-    close_conversation_log(logger)
+    log = conversation_log("server", tmp_path)
+    log.write("only in the file")
+    close_conversation_log(log)
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
     assert (tmp_path / "server.log").read_text(encoding="utf-8").endswith(" only in the file\n")
+
+
+def test_without_an_event_loop_each_line_is_written_at_once(tmp_path: Path) -> None:
+    log = ConversationLog(tmp_path / "client.log")
+    log.write("first")
+    assert (tmp_path / "client.log").read_text(encoding="utf-8").endswith(" first\n")
+    log.close()
+
+
+async def test_under_an_event_loop_lines_are_written_together_a_moment_later(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    log = ConversationLog(path, flush_delay=0.05)
+    for number in range(1000):
+        log.write(f"line {number}")
+    assert path.read_text(encoding="utf-8") == "", "nothing is written on the hot path"
+    async with asyncio.timeout(5):
+        while path.read_text(encoding="utf-8").count("\n") < 1000:
+            await asyncio.sleep(0.01)  # polling the file: the flush has no event to wait on
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [f"line {number}" for number in range(1000)]
+    log.write("after the flush")
+    log.close()
+    assert path.read_text(encoding="utf-8").endswith(" after the flush\n"), "close writes what is left"
+
+
+async def test_flush_writes_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    log = ConversationLog(path, flush_delay=60)
+    log.write("now")
+    log.flush()
+    assert path.read_text(encoding="utf-8").endswith(" now\n")
+    log.close()

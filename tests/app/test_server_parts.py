@@ -86,8 +86,12 @@ def test_name_key_ignores_case() -> None:
     assert name_key("Ｂｏｂ") == name_key("bob")
 
 
+def nowhere(member: str, data: bytes, frames: int) -> None:
+    """A room's deliveries, ignored: these tests are about membership only."""
+
+
 def test_rooms_are_created_found_ignoring_case_and_removed_when_empty() -> None:
-    rooms: RoomRegistry[str] = RoomRegistry(["general"])
+    rooms: RoomRegistry[str] = RoomRegistry(nowhere, ["general"])
     jeux = rooms.enter("Jeux", "alice")
     assert rooms.enter("JEUX", "bob") is jeux
     assert jeux.name == "Jeux" and jeux.members == {"alice", "bob"}
@@ -101,7 +105,7 @@ def test_rooms_are_created_found_ignoring_case_and_removed_when_empty() -> None:
 
 
 def test_the_listing_puts_permanent_rooms_first_then_the_busiest() -> None:
-    rooms: RoomRegistry[str] = RoomRegistry(["general"])
+    rooms: RoomRegistry[str] = RoomRegistry(nowhere, ["general"])
     rooms.enter("calme", "a")
     for member in "bcd":
         rooms.enter("animé", member)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chatlib.app import storage
 from chatlib.app.storage import JsonLinesFile, default_data_dir, prepare_data_dir, read_json_lines
 
 
@@ -64,3 +65,20 @@ async def test_a_failed_write_keeps_the_records_for_the_next_try(tmp_path: Path)
     folder.mkdir()
     await file.flush()
     assert list(read_json_lines(folder / "log.jsonl")) == [{"n": 1}]
+
+
+async def test_when_the_disk_keeps_failing_only_the_newest_lines_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "MAX_QUEUED_BYTES", 100)
+    folder = tmp_path / "gone"
+    file = JsonLinesFile(folder / "log.jsonl")
+    for number in range(20):
+        file.append({"n": number})  # 9 or 10 bytes a line
+    await file.flush()
+    assert 0 < file.queued < 20
+    folder.mkdir()
+    await file.flush()
+    kept = list(read_json_lines(folder / "log.jsonl"))
+    assert kept == [{"n": number} for number in range(20 - len(kept), 20)]
+    assert sum(len(str(record).replace(" ", "").replace("'", '"')) + 1 for record in kept) <= 100

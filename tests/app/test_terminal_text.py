@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatlib.app.terminal_text import printable
+from chatlib.app.terminal_text import REPLACEMENTS, printable
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,9 @@ def test_result_holds_no_control_character_and_is_stable(text: str) -> None:
     assert not any(unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"} for char in shown)
     assert not any(0x202A <= ord(char) <= 0x202E or 0x2066 <= ord(char) <= 0x2069 for char in shown)
     assert printable(shown) == shown
+
+
+def test_every_replaced_character_is_one_python_calls_unprintable() -> None:
+    # printable() returns text unchanged when str.isprintable() holds: that shortcut is only
+    # right if no character it would replace counts as printable.
+    assert all(not chr(code).isprintable() for code in REPLACEMENTS)

@@ -103,7 +103,7 @@ class Conversation:
 @asynccontextmanager
 async def running_server(tmp_path: Path, **overrides: object) -> AsyncIterator[ChatServer]:
     """A server on 127.0.0.1:0 with TEST_LIMITS (some replaced), logging to ``tmp_path/logs``."""
-    conversation: logging.Logger = conversation_log("server", tmp_path / "logs")
+    conversation = conversation_log("server", tmp_path / "logs")
     server = ChatServer(conversation, limits=replace(TEST_LIMITS, **overrides))  # type: ignore[arg-type]
     await server.start("127.0.0.1", 0)
     try:

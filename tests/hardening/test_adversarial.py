@@ -224,6 +224,7 @@ async def test_escape_sequences_never_reach_a_log_raw(
         assert relayed == [nasty]
     console = [record.getMessage() for record in caplog.records if "mallory" in record.getMessage()]
     assert any("␛[2J␛]0;pwned␇\\x9b31m\\u202eevil␍␊forged line" in line for line in console), console
+    await server.save()  # the conversation log is written in batches
     log_text = (tmp_path / "logs" / "server.log").read_text(encoding="utf-8")
     assert "mallory a dit : ␛[2J␛]0;pwned␇\\x9b31m\\u202eevil␍␊forged line" in log_text
     assert not any(character in log_text for character in "\x1b\x07\x9b\u202e\r")
