@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", type=Path, metavar="FILE", help="record the server with py-spy "
                         "into FILE (raw collapsed stacks; FILE-2, FILE-3... for later runs) and summarise it")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--samples", action="store_true", help="with --json: also list each run's "
+                        "latency samples in nanoseconds (latencies_ns), to plot their distribution")
     return parser
 
 
@@ -165,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario = scenario_from(options, parser)
     if options.profile and options.target:
         parser.error("--profile records a server the bench starts: it cannot go with --target")
+    if options.samples and not (options.json and not options.idle):
+        parser.error("--samples goes with --json, for a fan-out run")
     raise_open_file_limit()
     try:
         server, runs = run_all(options, scenario)
@@ -189,7 +193,11 @@ def print_report(
         report = idle_json if options.json else idle_text
         print(report(options.idle, server, runs))
     else:
-        print(fanout_json(scenario, server, runs) if options.json else fanout_text(scenario, server, runs))
+        print(
+            fanout_json(scenario, server, runs, options.samples)
+            if options.json
+            else fanout_text(scenario, server, runs)
+        )
     if options.profile and not options.json and options.profile.exists():
         print(f"\nserver profile (py-spy) of run 1: {options.profile}")
         print(summary_text(summarise(options.profile.read_text(encoding="utf-8", errors="replace"))))

@@ -33,8 +33,14 @@ def idle_medians(runs: list[IdleRun]) -> dict[str, float | None]:
     return {name: median_of([getattr(run, name) for run in runs]) for name in IDLE_FIGURES}
 
 
-def fanout_json(scenario: Scenario, server: dict[str, object], runs: list[FanoutRun]) -> str:
-    """The whole fan-out result as JSON: settings, server, each run, and the medians."""
+def fanout_json(
+    scenario: Scenario, server: dict[str, object], runs: list[FanoutRun], samples: bool = False
+) -> str:
+    """The whole fan-out result as JSON: settings, server, each run, and the medians.
+
+    With ``samples``, each run also lists its latency samples (``latencies_ns``, sorted), e.g. for
+    a notebook to plot their distribution; they are left out by default, being many.
+    """
     return json.dumps({
         "benchmark": "fanout",
         "scenario": {**asdict(scenario), "expected_deliveries": scenario.expected_deliveries},
@@ -42,8 +48,16 @@ def fanout_json(scenario: Scenario, server: dict[str, object], runs: list[Fanout
         "server": server,
         "complete": bool(runs) and all(run.complete for run in runs),
         "median": fanout_medians(runs),
-        "runs": [asdict(run) for run in runs],
+        "runs": [_run_fields(run, samples) for run in runs],
     }, indent=2)
+
+
+def _run_fields(run: FanoutRun, samples: bool) -> dict[str, object]:
+    """One run's figures for the JSON report, its latency samples only if asked for."""
+    fields = asdict(run)
+    if not samples:
+        del fields["latencies_ns"]
+    return fields
 
 
 def idle_json(connections: int, server: dict[str, object], runs: list[IdleRun]) -> str:

@@ -63,6 +63,7 @@ class FanoutRun:
     latency_p99_ms: float | None = None
     latency_max_ms: float | None = None
     latency_samples: int = 0
+    latencies_ns: list[int] = field(default_factory=list, repr=False)  # the samples, sorted
     server_cpu_percent: float | None = None
     server_peak_rss_mib: float | None = None
     load_cpu_percent: list[float] = field(default_factory=list)
@@ -218,6 +219,7 @@ def _fill_fanout(result: FanoutRun, reports: list[LoadResult]) -> None:
     result.deliveries_per_s = result.delivered / result.duration_s if duration_ns > 0 else None
     latencies = sorted(latency for report in reports for latency in report.latencies_ns)
     result.latency_samples = len(latencies)
+    result.latencies_ns = latencies
     if latencies:
         result.latency_p50_ms = percentile(latencies, 0.50) / 1e6
         result.latency_p99_ms = percentile(latencies, 0.99) / 1e6
