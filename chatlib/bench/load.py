@@ -120,6 +120,8 @@ def assign_roles(plan: LoadPlan, clients: list[BenchClient]) -> list[BenchClient
     for client in clients:
         own = plan.messages if client.index < plan.total_senders else 0
         client.expected = plan.total_senders * plan.messages - own
+        if client.expected == 0:  # a lone sender hears nothing: it is done before it starts
+            client.complete.set()
     if plan.mode == "window" and senders:
         listeners = [client for client in clients if client.index >= plan.total_senders] or clients
         main_watcher = listeners[0]
