@@ -13,6 +13,7 @@ other's keys and rejects any other key.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from chatlib.app.ratelimit import RateLimit
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
 CONFIG_FILE_NAME = "chat.env"
+EVENT_LOOPS = ("asyncio", "uvloop")
 
 SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HISTORY_LENGTH"})
 CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM", "STATE_DIR"})
@@ -55,6 +57,8 @@ class ServerSettings:
     data_dir: Path | None = None
     history_length: int = DEFAULT_HISTORY_LENGTH
     limits: ServerLimits = field(default_factory=ServerLimits)
+    quiet: bool = False  # console: warnings and errors only
+    loop: str = "asyncio"  # or "uvloop"
 
 
 @dataclass(frozen=True)
@@ -299,6 +303,18 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         "-v", "--verbose", action=argparse.BooleanOptionalAction, help="log every frame on the console"
     )
     parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="console: warnings and errors only, no line per connection or message (the log file keeps all)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=EVENT_LOOPS,
+        default="asyncio",
+        help="event loop: asyncio's own (default), or uvloop, built on libuv (faster under load)",
+    )
+    parser.add_argument(
         "--data-dir",
         type=Path,
         metavar="DIR",
@@ -312,6 +328,10 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
     )
     _add_limit_options(parser)
     options = parser.parse_args(argv)
+    if options.quiet and options.verbose:
+        parser.error("--quiet and --verbose cannot go together")
+    if options.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        parser.error("--loop uvloop: uvloop is not installed (pip install uvloop; not on Windows)")
     layers = _Layers(parser, options, SERVER_KEYS)
     return ServerSettings(
         host=layers.pick(options.address, "HOST", _text, DEFAULT_HOST),
@@ -323,6 +343,8 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
             options.history_length, "HISTORY_LENGTH", history_length, DEFAULT_HISTORY_LENGTH
         ),
         limits=_limits(options),
+        quiet=options.quiet,
+        loop=options.loop,
     )
 
 

@@ -308,15 +308,39 @@ def _payload(frame: Frame) -> tuple[FrameType, bytes]:
 
 def encode(frame: Frame) -> bytes:
     """The bytes of one frame on the wire, header included, with the smallest length width."""
-    frame_type, payload = _payload(frame)
+    return _frame_bytes(*_payload(frame))
+
+
+def _frame_bytes(frame_type: FrameType, payload: bytes) -> bytes:
+    """A payload behind its header: type, length width, length."""
     length = len(payload)
     if length > MAX_PAYLOAD[frame_type]:
         raise ProtocolError(
             ErrorCode.TOO_LARGE,
             f"{frame_type.name} payload is {length} bytes, over {MAX_PAYLOAD[frame_type]}",
         )
-    width = 1 if length < 0x100 else 2 if length < 0x10000 else 4
+    if length < 0x100:
+        return bytes((frame_type, 1, length)) + payload
+    width = 2 if length < 0x10000 else 4
     return bytes((frame_type, width)) + length.to_bytes(width, "big") + payload
+
+
+class MessageEncoder:
+    """Encodes the MESSAGE frames of one sender, whose pseudo and color are encoded once for all.
+
+    ``MessageEncoder(pseudo, color).encode(time_ms, text)`` gives the same bytes as
+    ``encode(Message(time_ms, pseudo, color, text))``, several times faster: the server encodes
+    every message it relays, so that is where it spends its time.
+    """
+
+    __slots__ = ("_sender",)
+
+    def __init__(self, pseudo: str, color: str) -> None:
+        self._sender = _str8(pseudo) + _str8(color)
+
+    def encode(self, time_ms: int, text: str) -> bytes:
+        """The MESSAGE frame of one line of ``text`` said at ``time_ms``."""
+        return _frame_bytes(FrameType.MESSAGE, _time(time_ms) + self._sender + _utf8(text))
 
 
 # --- Decoding ----------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from chatlib.app.protocol import (
     Hello,
     History,
     ImageFrom,
-    Message,
+    MessageEncoder,
     Ping,
     Pong,
     ProtocolError,
@@ -100,6 +100,7 @@ class Connection:
     color: str = ""
     room: Room[Connection] | None = None
     user: KnownUser | None = None
+    said: MessageEncoder | None = None  # encodes what this client says, once it has a pseudo
     returning: bool = False  # a known user back: their next room hears "est de retour"
     connected_at: float = field(default_factory=time.monotonic)
     last_heard: float = field(default_factory=time.monotonic)  # when it last sent anything
@@ -453,6 +454,7 @@ class ChatServer:
         user.connected = True
         connection.user = user
         connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
+        connection.said = MessageEncoder(user.pseudo, user.color)
         connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
         connection.send_frame(RoomList(self._rooms.listing()))
         logger.info(
@@ -491,12 +493,10 @@ class ChatServer:
         """Send a SAY to the others of the sender's room as one MESSAGE, encoded once."""
         if not text.strip():
             return
-        assert sender.pseudo is not None
-        message = Message(self._clock(), sender.pseudo, sender.color, text)
-        room.broadcast.send(encode(message), skip=sender)
-        self.history.record(
-            room.name, HistoryEntry.message(message.time_ms, sender.pseudo, sender.color, text)
-        )
+        assert sender.pseudo is not None and sender.said is not None
+        time_ms = self._clock()
+        room.broadcast.send(sender.said.encode(time_ms, text), skip=sender)
+        self.history.record(room.name, HistoryEntry.message(time_ms, sender.pseudo, sender.color, text))
         if logger.isEnabledFor(logging.INFO):  # the console's lines cost nothing when it is quiet
             logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
             if logger.isEnabledFor(logging.DEBUG):
@@ -605,18 +605,30 @@ async def run_server(
             loop.add_signal_handler(signal_number, stop_requested.set)
     server = ChatServer(conversation, data_dir=data_dir, history_length=history_length, limits=limits)
     bound_host, bound_port = await server.start(host, port)
-    logger.info("chat server listening on %s:%d (Ctrl+C to stop)", bound_host, bound_port)
+    loop_name = "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+    logger.info(
+        "chat server listening on %s:%d, %s event loop (Ctrl+C to stop)", bound_host, bound_port, loop_name
+    )
     try:
         await stop_requested.wait()
     finally:
         await server.stop(SHUTDOWN_REASON)
 
 
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """What makes the server's event loop: asyncio's own (None), or uvloop's (``--loop uvloop``)."""
+    if name == "uvloop":
+        import uvloop  # only when asked for: it is an optional dependency, and not on Windows
+
+        return uvloop.new_event_loop
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``chat-server`` command: read the settings, open the log file, serve until stopped."""
     settings = server_settings(argv)
     logging.basicConfig(
-        level=logging.DEBUG if settings.verbose else logging.INFO,
+        level=logging.DEBUG if settings.verbose else logging.WARNING if settings.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
@@ -633,11 +645,17 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("conversation log: %s", log_dir / "server.log")
     logger.info("history and known users: %s", data_dir)
     try:
-        asyncio.run(
-            run_server(
-                settings.host, settings.port, conversation, data_dir, settings.history_length, settings.limits
+        with asyncio.Runner(loop_factory=event_loop_factory(settings.loop)) as runner:
+            runner.run(
+                run_server(
+                    settings.host,
+                    settings.port,
+                    conversation,
+                    data_dir,
+                    settings.history_length,
+                    settings.limits,
+                )
             )
-        )
     except OSError as error:
         print(
             f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",

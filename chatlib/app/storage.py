@@ -80,7 +80,7 @@ def _ends_without_newline(path: Path) -> bool:
         return False
 
 
-def _append_lines(path: Path, lines: bytes, start_on_new_line: bool) -> None:
+def _append_lines(path: Path, lines: bytearray, start_on_new_line: bool) -> None:
     """Append encoded lines at the end of the file, then fsync, creating the file for its owner only.
 
     Runs in a worker thread. The fsync makes a flush survive a crash of the machine, not only of
@@ -89,7 +89,9 @@ def _append_lines(path: Path, lines: bytes, start_on_new_line: bool) -> None:
     """
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with open(descriptor, "ab") as file:
-        file.write(b"\n" + lines if start_on_new_line else lines)
+        if start_on_new_line:
+            file.write(b"\n")
+        file.write(lines)
         file.flush()
         os.fsync(file.fileno())
 
@@ -124,9 +126,7 @@ class JsonLinesFile:
         async with self._flush_lock:
             if not self._pending:
                 return
-            lines = bytes(self._pending)
-            self._pending.clear()
-            self._pending_lines = 0
+            lines, self._pending, self._pending_lines = self._pending, bytearray(), 0
             try:
                 # After a torn last line, start on a new line instead of gluing onto it.
                 await asyncio.to_thread(_append_lines, self.path, lines, self._needs_newline)

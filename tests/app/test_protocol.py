@@ -25,6 +25,7 @@ from chatlib.app.protocol import (
     History,
     ImageFrom,
     Message,
+    MessageEncoder,
     Ping,
     Pong,
     ProtocolError,
@@ -120,6 +121,29 @@ def test_encoder_refuses_text_that_is_not_encodable() -> None:
     with pytest.raises(ProtocolError) as caught:
         encode(Say("lone surrogate \ud800"))
     assert caught.value.code is ErrorCode.BAD_UTF8
+
+
+@given(
+    st.integers(min_value=0, max_value=2**63 - 1),
+    st.text(min_size=1, max_size=24),
+    st.sampled_from(["#1f77b4", "#ff7f0e"]),
+    st.text(max_size=300),
+)
+def test_a_senders_message_encoder_gives_the_bytes_of_encode(
+    time_ms: int, pseudo: str, color: str, text: str
+) -> None:
+    try:
+        expected: bytes | ProtocolError = encode(Message(time_ms, pseudo, color, text))
+    except ProtocolError as error:  # a lone surrogate, say: the encoder must refuse it just as well
+        expected = error
+    try:
+        got: bytes | ProtocolError = MessageEncoder(pseudo, color).encode(time_ms, text)
+    except ProtocolError as error:
+        got = error
+    if isinstance(expected, ProtocolError):
+        assert isinstance(got, ProtocolError) and got.code is expected.code
+    else:
+        assert got == expected
 
 
 # --- Any chunking gives the same frames -------------------------------------------------------
@@ -237,8 +261,14 @@ def test_length_width_must_be_1_2_or_4(width: int) -> None:
 
 @pytest.mark.parametrize(
     ("side", "frame_type"),
-    [("client", FrameType.SAY), ("client", FrameType.HELLO), ("client", FrameType.IMAGE),
-     ("client", FrameType.PONG), ("server", FrameType.MESSAGE), ("server", FrameType.PING)],
+    [
+        ("client", FrameType.SAY),
+        ("client", FrameType.HELLO),
+        ("client", FrameType.IMAGE),
+        ("client", FrameType.PONG),
+        ("server", FrameType.MESSAGE),
+        ("server", FrameType.PING),
+    ],
 )
 def test_a_length_over_the_limit_is_refused_from_the_header_alone(side: str, frame_type: FrameType) -> None:
     too_long = MAX_PAYLOAD[frame_type] + 1

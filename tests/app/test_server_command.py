@@ -207,3 +207,67 @@ async def test_known_users_and_history_survive_a_restart_of_the_command(
     status, rest = await restarted.finish()
     assert status == 0 and "Traceback" not in "\n".join(restarted.lines) + rest
     assert first.token not in (tmp_path / "logs" / "server.log").read_text(encoding="utf-8") + rest
+
+
+async def connect_when_listening(port: int) -> FrameClient:
+    """Connect to a server that prints nothing when it is ready (--quiet): retry until it accepts."""
+    async with asyncio.timeout(TIMEOUT):
+        while True:
+            try:
+                return await FrameClient.connect("127.0.0.1", port)
+            except ConnectionRefusedError:
+                await asyncio.sleep(0.05)  # the server process is still starting
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+async def test_the_event_loop_can_be_uvloop(start_server: ServerStarter, tmp_path: Path, loop: str) -> None:
+    server = await start_server("-p", "0", "--log-dir", str(tmp_path / "logs"), "--loop", loop)
+    match = await server.wait_for_line(r"chat server listening on 127\.0\.0\.1:(\d+), (\w+) event loop")
+    assert match.group(2) == loop
+    alice = await FrameClient.connect("127.0.0.1", int(match.group(1)))
+    await alice.hello("alice")
+    await alice.enter("jeux")
+    await alice.close()
+    server.process.send_signal(signal.SIGTERM)
+    status, rest = await server.finish()
+    assert status == 0, rest
+
+
+async def test_quiet_keeps_the_console_to_warnings_but_the_log_file_whole(
+    start_server: ServerStarter, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log_dir = tmp_path / "logs"
+    server = await start_server("-p", str(port), "--log-dir", str(log_dir), "--quiet", "--no-rate-limit")
+    alice = await connect_when_listening(port)
+    await alice.hello("alice")
+    await alice.enter("jeux")
+    bob = await FrameClient.connect("127.0.0.1", port)
+    await bob.hello("bob")
+    await bob.enter("jeux")
+    await alice.next_frame()  # bob's arrival
+    for number in range(20):  # over the default rate limit's burst: --no-rate-limit lets them all through
+        await bob.send(Say(f"message {number}"))
+    texts = [
+        frame.text for frame in [await alice.next_frame() for _ in range(20)] if isinstance(frame, Message)
+    ]
+    assert texts == [f"message {number}" for number in range(20)]
+    for client in (alice, bob):
+        await client.close()
+    server.process.send_signal(signal.SIGTERM)
+    status, rest = await server.finish()
+    assert status == 0, rest
+    assert rest == "", "nothing went wrong, so a quiet console says nothing"
+    conversation = (log_dir / "server.log").read_text(encoding="utf-8")
+    assert [line.split(" : ", 1)[1] for line in conversation.splitlines() if "[jeux] bob a dit" in line] == [
+        f"message {number}" for number in range(20)
+    ]
+
+
+async def test_quiet_and_verbose_cannot_go_together(start_server: ServerStarter) -> None:
+    server = await start_server("--quiet", "--verbose")
+    status, rest = await server.finish()
+    assert status == 2
+    assert rest.splitlines()[-1] == "chat-server: error: --quiet and --verbose cannot go together"
