@@ -23,7 +23,6 @@ from chatlib.bench.run import FanoutRun, IdleRun, Scenario, run_fanout, run_idle
 from chatlib.bench.server_process import (
     ServerHandle,
     ServerProblem,
-    server_help,
     start_server,
     stop_server,
     target_server,
@@ -89,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="runs, each with a fresh server; the report gives medians")
     parser.add_argument("--target", metavar="HOST:PORT", help="benchmark a running server on the loopback "
                         "instead of starting one")
-    parser.add_argument("--loop", choices=("asyncio", "uvloop"), help="event loop for the server, "
-                        "passed on if the server has a --loop option")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), help="the server's event loop "
+                        "(its --loop option; default asyncio)")
     parser.add_argument("--deadline", type=count(1, 3600), default=300, metavar="SECONDS",
                         help="give up after this long in all, with an INCOMPLETE report (default 300)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="record the server with py-spy "
@@ -129,7 +128,6 @@ Runs = list[FanoutRun] | list[IdleRun]
 def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, object], Runs]:
     """Run the benchmark ``--repeat`` times, each against a fresh server unless ``--target``."""
     deadline = time.monotonic() + options.deadline
-    help_text = "" if options.target else server_help()
     runs: list = []
     server_facts: dict[str, object] = {}
     for number in range(1, options.repeat + 1):
@@ -137,7 +135,7 @@ def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, 
         server: ServerHandle = (
             target_server(options.target)
             if options.target
-            else start_server(options.loop, help_text, profile=profile)
+            else start_server(options.loop, profile=profile)
         )
         try:
             server_facts = server.describe()

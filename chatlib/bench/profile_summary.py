@@ -24,7 +24,7 @@ IDLE_LEAVES = (
 # Frames on nearly every stack (the interpreter, the event loop): left out of the inclusive list.
 SCAFFOLDING = (
     "<frozen runpy>", "asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py", "threading.py",
-    "chatlib/bench/quiet_server.py", "main (chatlib/app/server.py)",
+    "<module> (chatlib/app/server.py)", "main (chatlib/app/server.py)",
 )
 
 

@@ -1,9 +1,9 @@
 """The server under test: started in its own process by the bench, or found already running.
 
-The bench runs the real ``chat-server`` command (``python -m chatlib.app.server``) with its console
-log quiet, its conversation log in a temporary folder, and a free loopback port; it reads the
-server's ``--help`` to learn which benchmark options it supports (``--no-rate-limit``,
-``--loop``, ``--quiet``) and passes them only then, saying so in the report.
+The bench runs the real ``chat-server`` command (``python -m chatlib.app.server``) on a free
+loopback port with ``--quiet`` (no console line per message: the conversation log file is still
+written, in a temporary folder, with the history and known users) and ``--no-rate-limit`` (issue 7
+measures the server with its per-client flood limit off, and only that limit off).
 """
 
 from __future__ import annotations
@@ -24,10 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from chatlib.bench.quiet_server import NO_RATE_LIMIT, has_rate_limit_setting
-
 SERVER_MODULE = "chatlib.app.server"
-QUIET_WRAPPER = "chatlib.bench.quiet_server"
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 5.0
 MEMORY_SAMPLE_SECONDS = 0.01
@@ -65,14 +62,6 @@ class ServerHandle:
         }
 
 
-def server_help() -> str:
-    """The ``--help`` text of the finished server, to see which options it has."""
-    finished = subprocess.run(
-        [sys.executable, "-m", SERVER_MODULE, "--help"], capture_output=True, text=True, timeout=60
-    )
-    return finished.stdout
-
-
 def free_port(host: str) -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -86,47 +75,21 @@ def py_spy_command() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("py-spy")
 
 
-def start_server(
-    loop: str | None, help_text: str, host: str = "127.0.0.1", profile: Path | None = None
-) -> ServerHandle:
+def start_server(loop: str | None, host: str = "127.0.0.1", profile: Path | None = None) -> ServerHandle:
     """Start the finished server in its own process and wait until it accepts connections.
 
     With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 250 Hz),
     which writes that file when the server stops.
     """
     work_dir = tempfile.TemporaryDirectory(prefix="chat-bench-")
-    empty_config = Path(work_dir.name) / "bench.env"
+    empty_config = Path(work_dir.name) / "bench.env"  # so that no chat.env of the user's applies
     empty_config.write_text("", encoding="utf-8")
     port = free_port(host)
-    quiet_option = "--quiet" in help_text
-    arguments = ["-a", host, "-p", str(port), "--log-dir", work_dir.name, "--config", str(empty_config)]
-    if "--no-verbose" in help_text:
-        arguments.append("--no-verbose")
-    if quiet_option:
-        arguments.append("--quiet")
-    use_wrapper = not quiet_option
-    if "--no-rate-limit" in help_text:
-        arguments.append("--no-rate-limit")
-        rate_limiting = "off (--no-rate-limit)"
-    elif has_rate_limit_setting():
-        arguments.append(NO_RATE_LIMIT)
-        use_wrapper = True
-        rate_limiting = (
-            f"off (ServerLimits.rate_limit=None, set by {QUIET_WRAPPER}: the server has no --no-rate-limit)"
-        )
-    else:
-        rate_limiting = "none (this server has no flood rate limit)"
-    module = QUIET_WRAPPER if use_wrapper else SERVER_MODULE
-    loop_used = "asyncio (default)"
-    if loop is not None and loop != "asyncio":
-        if "--loop" in help_text:
-            arguments += ["--loop", loop]
-            loop_used = loop
-        else:
-            loop_used = f"asyncio (default): the server has no --loop option, {loop} not used"
-    if "--data-dir" in help_text:
-        arguments += ["--data-dir", work_dir.name]
-    command = [sys.executable, "-m", module, *arguments]
+    arguments = ["-a", host, "-p", str(port), "--config", str(empty_config)]
+    arguments += ["--log-dir", work_dir.name, "--data-dir", work_dir.name, "--quiet", "--no-rate-limit"]
+    if loop is not None:
+        arguments += ["--loop", loop]
+    command = [sys.executable, "-m", SERVER_MODULE, *arguments]
     if profile is not None:
         py_spy = py_spy_command()
         if py_spy is None:
@@ -135,19 +98,25 @@ def start_server(
         recording = ["record", "--rate", "250", "--format", "raw", "--output", str(profile)]
         command = [py_spy, *recording, "--", *command]
     stderr_file = open(Path(work_dir.name) / "stderr.txt", "wb")  # noqa: SIM115 (kept for the server's life)
-    # Keep the run's history, known users and logs out of the user's own folders.
-    environment = {**os.environ, "XDG_DATA_HOME": work_dir.name, "XDG_STATE_HOME": work_dir.name}
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                               stderr=stderr_file, cwd=work_dir.name, env=environment)
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr_file, cwd=work_dir.name
+    )
     stderr_file.close()
     handle = ServerHandle(
-        host, port, process.pid, True, rate_limiting, loop_used,
-        f"quiet (run through {QUIET_WRAPPER})" if use_wrapper else "quiet (--quiet)",
-        process, work_dir, ["python", "-m", module, *arguments],
+        host,
+        port,
+        process.pid,
+        True,
+        rate_limiting="off (--no-rate-limit)",
+        loop=loop or "asyncio (default)",
+        console_log="quiet (--quiet)",
+        process=process,
+        work_dir=work_dir,
+        command=["python", "-m", SERVER_MODULE, *arguments],
     )
     try:
         _wait_until_listening(handle)
-    except ServerProblem:
+    except BaseException:  # a server that cannot start, or Ctrl+C meanwhile: never leave it running
         stop_server(handle)
         raise
     if profile is not None:
