@@ -107,9 +107,9 @@ class ConversationLog:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        if not self._lines or self._file.closed:
-            return
         lines, self._lines = self._lines, []
+        if not lines or self._file.closed:  # closed: nowhere to write them any more
+            return
         try:
             self._file.write("".join(lines))
             self._file.flush()

@@ -21,6 +21,8 @@ _LINE_NUMBER = re.compile(r":\d+\)$")
 IDLE_LEAVES = (
     "_worker (concurrent/futures/thread.py)", "Condition.wait (threading.py)", "Event.wait (threading.py)",
 )
+# Importing modules as the server starts: not the relay's work, and a large share of a short run.
+START_UP_FRAMES = ("_find_and_load (<frozen importlib._bootstrap>)",)
 # Frames on nearly every stack (the interpreter, the event loop): left out of the inclusive list.
 SCAFFOLDING = (
     "<frozen runpy>", "asyncio/runners.py", "asyncio/base_events.py", "asyncio/events.py", "threading.py",
@@ -34,6 +36,7 @@ class ProfileSummary:
 
     samples: int
     idle_samples: int
+    start_up_samples: int
     self_samples: Counter[str]
     inclusive_samples: Counter[str]
 
@@ -47,7 +50,7 @@ def summarise(collapsed_stacks: str) -> ProfileSummary:
     """Count the samples of each function in py-spy's raw output (line numbers merged)."""
     self_samples: Counter[str] = Counter()
     inclusive_samples: Counter[str] = Counter()
-    total = idle = 0
+    total = idle = start_up = 0
     for line in collapsed_stacks.splitlines():
         stack, _, count_text = line.rstrip().rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -57,17 +60,23 @@ def summarise(collapsed_stacks: str) -> ProfileSummary:
         if functions[-1] in IDLE_LEAVES:
             idle += samples
             continue
+        if any(frame in START_UP_FRAMES for frame in functions):
+            start_up += samples
+            continue
         total += samples
         self_samples[functions[-1]] += samples
         for function in set(functions):
             if not any(part in function for part in SCAFFOLDING):
                 inclusive_samples[function] += samples
-    return ProfileSummary(total, idle, self_samples, inclusive_samples)
+    return ProfileSummary(total, idle, start_up, self_samples, inclusive_samples)
 
 
 def summary_text(summary: ProfileSummary, top: int = 15) -> str:
     """The two top lists as aligned text."""
-    lines = [f"{summary.samples} samples ({summary.idle_samples} of idle threads left out)"]
+    lines = [
+        f"{summary.samples} samples ({summary.idle_samples} of idle threads "
+        f"and {summary.start_up_samples} of start-up imports left out)"
+    ]
     for kind in ("self", "inclusive"):
         lines.append(f"top {top} by {kind} time:")
         lines += [f"  {percent:5.1f} %  {name}" for percent, name in summary.top(kind, top)]

@@ -78,7 +78,7 @@ def py_spy_command() -> str | None:
 def start_server(loop: str | None, host: str = "127.0.0.1", profile: Path | None = None) -> ServerHandle:
     """Start the finished server in its own process and wait until it accepts connections.
 
-    With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 250 Hz),
+    With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 1000 Hz),
     which writes that file when the server stops.
     """
     work_dir = tempfile.TemporaryDirectory(prefix="chat-bench-")
@@ -95,7 +95,7 @@ def start_server(loop: str | None, host: str = "127.0.0.1", profile: Path | None
         if py_spy is None:
             work_dir.cleanup()
             raise ServerProblem("--profile needs py-spy (pip install py-spy==0.4.3)")
-        recording = ["record", "--rate", "250", "--format", "raw", "--output", str(profile)]
+        recording = ["record", "--rate", "1000", "--format", "raw", "--output", str(profile)]
         command = [py_spy, *recording, "--", *command]
     stderr_file = open(Path(work_dir.name) / "stderr.txt", "wb")  # noqa: SIM115 (kept for the server's life)
     process = subprocess.Popen(

@@ -93,15 +93,16 @@ def test_watched_senders_are_released_once_per_message_seen() -> None:
     assert counter.delivered == 30
 
 
-def test_profile_summary_counts_self_and_inclusive_time_and_drops_idle_threads() -> None:
+def test_profile_summary_counts_self_and_inclusive_time_and_drops_idle_threads_and_start_up() -> None:
     from chatlib.bench.profile_summary import summarise
 
     raw = (
         "main (server.py:1);relay (server.py:5);log (logging.py:9) 6\n"
         "main (server.py:1);relay (server.py:7) 3\n"
         "Thread.run (threading.py:982);_worker (concurrent/futures/thread.py:81) 50\n"
+        "<module> (server.py:28);_find_and_load (<frozen importlib._bootstrap>:1176);x (y.py:1) 7\n"
     )
     summary = summarise(raw)
-    assert (summary.samples, summary.idle_samples) == (9, 50)
+    assert (summary.samples, summary.idle_samples, summary.start_up_samples) == (9, 50, 7)
     assert summary.top("self", 2) == [(100 * 6 / 9, "log (logging.py)"), (100 * 3 / 9, "relay (server.py)")]
     assert summary.inclusive_samples["relay (server.py)"] == 9
