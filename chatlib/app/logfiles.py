@@ -21,6 +21,7 @@ from chatlib.app.terminal_text import printable
 DEFAULT_LOG_DIR = Path("/var/log/chat_room")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 DEFAULT_FLUSH_DELAY = 0.5  # seconds a logged line may wait in memory before reaching the file
+EARLY_FLUSH_CHARACTERS = 1024 * 1024  # this much waiting is written at once (memory stays small)
 
 LogKind = Literal["server", "client"]
 
@@ -69,7 +70,8 @@ class ConversationLog:
     LogRecord, a look at the caller's stack frame and a flush of the file: most of the server's
     CPU under load (see docs/BENCHMARK.md). A transcript needs none of that, so ``write`` only
     formats the line and keeps it; the lines reach the file together, ``flush_delay`` seconds
-    later when an event loop runs (at once otherwise), and on ``flush`` and ``close``.
+    later when an event loop runs (at once otherwise, or once a megabyte waits), and on
+    ``flush`` and ``close``.
     """
 
     def __init__(self, path: Path, flush_delay: float = DEFAULT_FLUSH_DELAY) -> None:
@@ -77,6 +79,7 @@ class ConversationLog:
         self._flush_delay = flush_delay
         self._file = path.open("a", encoding="utf-8")
         self._lines: list[str] = []
+        self._waiting_characters = 0
         self._flush_timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._stamp_second = -1
@@ -88,8 +91,12 @@ class ConversationLog:
         if second != self._stamp_second:
             self._stamp_second = second
             self._stamp = time.strftime(DATE_FORMAT, time.localtime(second))
-        self._lines.append(f"{self._stamp} {printable(text)}\n")
-        if self._flush_timer is None or self._timer_loop is None or self._timer_loop.is_closed():
+        line = f"{self._stamp} {printable(text)}\n"
+        self._lines.append(line)
+        self._waiting_characters += len(line)
+        if self._waiting_characters >= EARLY_FLUSH_CHARACTERS:
+            self.flush()
+        elif self._flush_timer is None or self._timer_loop is None or self._timer_loop.is_closed():
             self._schedule_flush()
 
     def _schedule_flush(self) -> None:
@@ -107,7 +114,7 @@ class ConversationLog:
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        lines, self._lines = self._lines, []
+        lines, self._lines, self._waiting_characters = self._lines, [], 0
         if not lines or self._file.closed:  # closed: nowhere to write them any more
             return
         try:

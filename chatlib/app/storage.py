@@ -23,6 +23,7 @@ import orjson
 logger = logging.getLogger(__name__)
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # if the disk keeps failing, the oldest unsaved lines are dropped
+EARLY_FLUSH_BYTES = 4 * 1024 * 1024  # this much waiting starts a flush without waiting for the next round
 
 
 def default_data_dir() -> Path:
@@ -100,8 +101,9 @@ class JsonLinesFile:
     """A JSON Lines file that records are appended to through an in-memory buffer.
 
     The lines wait in one ``bytearray`` rather than as an object each: compact, and nothing
-    for the garbage collector to walk. Only one flush runs at a time; records appended while
-    it writes wait for the next one.
+    for the garbage collector to walk. Under a heavy load, once ``EARLY_FLUSH_BYTES`` wait, a
+    flush starts at once, so that the buffer stays small whatever the rate. Only one flush runs
+    at a time; records appended while it writes wait for the next one.
     """
 
     def __init__(self, path: Path) -> None:
@@ -109,12 +111,17 @@ class JsonLinesFile:
         self._pending = bytearray()  # encoded lines, each with its newline
         self._pending_lines = 0
         self._flush_lock = asyncio.Lock()
+        self._early_flush: asyncio.Task[None] | None = None
         self._needs_newline = _ends_without_newline(path)
 
     def append(self, record: dict[str, Any]) -> None:
         """Encode one record as a line and queue it for the next flush; no disk access here."""
         self._pending += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
         self._pending_lines += 1
+        if len(self._pending) >= EARLY_FLUSH_BYTES and (
+            self._early_flush is None or self._early_flush.done()
+        ):
+            self._early_flush = asyncio.get_running_loop().create_task(self.flush(), name="early flush")
 
     @property
     def queued(self) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from chatlib.app import logfiles
 from chatlib.app.logfiles import (
     DEFAULT_LOG_DIR,
     ConversationLog,
@@ -127,3 +128,15 @@ async def test_flush_writes_at_once(tmp_path: Path) -> None:
     log.flush()
     assert path.read_text(encoding="utf-8").endswith(" now\n")
     log.close()
+
+
+async def test_a_megabyte_of_lines_is_written_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(logfiles, "EARLY_FLUSH_CHARACTERS", 1000)
+    path = tmp_path / "server.log"
+    log = ConversationLog(path, flush_delay=60)
+    for number in range(100):  # about 3,000 characters with the dates
+        log.write(f"line {number}")
+    written = path.read_text(encoding="utf-8").splitlines()
+    assert 1000 <= sum(len(line) + 1 for line in written) < 3000, "written in batches of about 1,000"
+    log.close()
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 100

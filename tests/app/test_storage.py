@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -82,3 +83,18 @@ async def test_when_the_disk_keeps_failing_only_the_newest_lines_are_kept(
     kept = list(read_json_lines(folder / "log.jsonl"))
     assert kept == [{"n": number} for number in range(20 - len(kept), 20)]
     assert sum(len(str(record).replace(" ", "").replace("'", '"')) + 1 for record in kept) <= 100
+
+
+async def test_a_large_backlog_is_written_without_waiting_for_the_next_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(storage, "EARLY_FLUSH_BYTES", 1000)
+    path = tmp_path / "log.jsonl"
+    file = JsonLinesFile(path)
+    for number in range(200):  # about 2,400 bytes: two early flushes at most, never a call to flush()
+        file.append({"n": number})
+    async with asyncio.timeout(5):
+        while len(list(read_json_lines(path))) < 100:
+            await asyncio.sleep(0.01)  # polling the file: the early flush runs in a worker thread
+    await file.flush()
+    assert list(read_json_lines(path)) == [{"n": number} for number in range(200)]
