@@ -85,6 +85,17 @@ async def start_server(tmp_path: Path) -> AsyncIterator[ServerStarter]:
             await process.wait()
 
 
+async def bob_joins_alice(alice: FrameClient, port: int) -> FrameClient:
+    """Greet ``alice`` (connected) into room jeux, then a new client bob; return bob once alice heard him."""
+    await alice.hello("alice")
+    await alice.enter("jeux")
+    bob = await FrameClient.connect("127.0.0.1", port)
+    await bob.hello("bob")
+    await bob.enter("jeux")
+    await alice.next_frame()  # bob's arrival
+    return bob
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 async def test_the_command_serves_and_stops_cleanly_on_a_signal(
     start_server: ServerStarter, tmp_path: Path, stop_signal: signal.Signals
@@ -94,12 +105,7 @@ async def test_the_command_serves_and_stops_cleanly_on_a_signal(
     await server.wait_for_line(re.escape(f"conversation log: {log_dir / 'server.log'}"))
     port = int((await server.wait_for_line(r"chat server listening on 127\.0\.0\.1:(\d+)")).group(1))
     alice = await FrameClient.connect("127.0.0.1", port)
-    await alice.hello("alice")
-    await alice.enter("jeux")
-    bob = await FrameClient.connect("127.0.0.1", port)
-    await bob.hello("bob")
-    await bob.enter("jeux")
-    await alice.next_frame()  # bob's arrival
+    bob = await bob_joins_alice(alice, port)
     await bob.send(Say("hello from bob"))
     message = await alice.next_frame()
     assert isinstance(message, Message) and message.text == "hello from bob"
@@ -242,12 +248,7 @@ async def test_quiet_keeps_the_console_to_warnings_but_the_log_file_whole(
     log_dir = tmp_path / "logs"
     server = await start_server("-p", str(port), "--log-dir", str(log_dir), "--quiet", "--no-rate-limit")
     alice = await connect_when_listening(port)
-    await alice.hello("alice")
-    await alice.enter("jeux")
-    bob = await FrameClient.connect("127.0.0.1", port)
-    await bob.hello("bob")
-    await bob.enter("jeux")
-    await alice.next_frame()  # bob's arrival
+    bob = await bob_joins_alice(alice, port)
     for number in range(20):  # over the default rate limit's burst: --no-rate-limit lets them all through
         await bob.send(Say(f"message {number}"))
     texts = [
