@@ -26,6 +26,7 @@ from types import TracebackType
 from chatlib.app import wording
 from chatlib.app.colors import pick_color
 from chatlib.app.config import server_settings
+from chatlib.app.console_budget import DEFAULT_LINES_PER_SECOND, LineBudget
 from chatlib.app.history import DEFAULT_HISTORY_LENGTH, ChatHistory, HistoryEntry, history_payload
 from chatlib.app.images import BadImage, check_image
 from chatlib.app.limits import IMAGE_COST, ServerLimits
@@ -169,6 +170,7 @@ class ChatServer:
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self._stopped = asyncio.Event()
+        self._message_lines = LineBudget(_report_held_back_lines)  # the console's line per message
         self.address: tuple[str, int] | None = None
 
     # --- Life cycle ----------------------------------------------------------------------------
@@ -242,6 +244,7 @@ class ChatServer:
             await self._saver  # its last round saves the departures too
         if self._conversation is not None:
             self._conversation.flush()
+        self._message_lines.close_window()
         self._stopped.set()
         logger.info("server stopped: %s", reason)
 
@@ -497,7 +500,7 @@ class ChatServer:
         time_ms = self._clock()
         room.broadcast.send(sender.said.encode(time_ms, text), skip=sender)
         self.history.record(room.name, HistoryEntry.message(time_ms, sender.pseudo, sender.color, text))
-        if logger.isEnabledFor(logging.INFO):  # the console's lines cost nothing when it is quiet
+        if logger.isEnabledFor(logging.INFO) and self._message_lines.take():  # a count under a flood
             logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
             if logger.isEnabledFor(logging.DEBUG):
                 for member in room.members:
@@ -563,6 +566,15 @@ class ChatServer:
 def _truncate(text: str, max_bytes: int) -> str:
     """``text`` cut so that its UTF-8 form fits in ``max_bytes`` (without splitting a character)."""
     return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def _report_held_back_lines(count: int) -> None:
+    """Say on the console how many messages were relayed without a line each (a flood)."""
+    logger.info(
+        "%d more messages received, not shown one by one (the console shows %d a second at most)",
+        count,
+        DEFAULT_LINES_PER_SECOND,
+    )
 
 
 def _deliver(connection: Connection, data: bytes, frames: int) -> None:
