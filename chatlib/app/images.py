@@ -13,7 +13,6 @@ import io
 import warnings
 from pathlib import Path
 
-import ascii_magic
 from PIL import Image, UnidentifiedImageError
 
 from chatlib.app.history import ImageFacts
@@ -95,6 +94,8 @@ def render_ascii_art(data: bytes, columns: int, *, monochrome: bool, max_rows: i
     rows_at_full_width = columns * height / (width * ART_WIDTH_RATIO)
     if rows_at_full_width > max_rows:
         columns = max(1, int(columns * max_rows / rows_at_full_width))
+    import ascii_magic  # here, not at the top: only clients draw pictures, so the server never loads it
+
     art = ascii_magic.AsciiArt.from_pillow_image(picture)
     if monochrome:
         text: str = art.to_ascii(columns=columns, width_ratio=ART_WIDTH_RATIO, monochrome=True)
