@@ -8,7 +8,6 @@ in order, and that the conversation kept moving while the adversary did its wors
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
