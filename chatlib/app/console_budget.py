@@ -1,4 +1,4 @@
-"""How many "message received" lines the server's console shows: each one at a human pace, a count under a flood.
+"""The server console's "message received" lines: each one at a human pace, a count under a flood.
 
 A console line per message is what a teacher wants to see while a class chats, but under a
 flood of thousands of messages a second it is unreadable, and logging it would cost more than

@@ -557,9 +557,8 @@ class ChatServer:
         if connection.user is not None:
             connection.user.connected = False  # known still, but away: sent nothing until back
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
-            self._log(
-                f"{connection.pseudo} departed ({connection.address}), connected for {minutes} min {seconds:02d} s"
-            )
+            stayed = f"connected for {minutes} min {seconds:02d} s"
+            self._log(f"{connection.pseudo} departed ({connection.address}), {stayed}")
         logger.info("disconnection of %s", connection.name)
 
 
