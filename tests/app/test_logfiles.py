@@ -130,7 +130,9 @@ async def test_flush_writes_at_once(tmp_path: Path) -> None:
     log.close()
 
 
-async def test_a_megabyte_of_lines_is_written_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_megabyte_of_lines_is_written_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(logfiles, "EARLY_FLUSH_CHARACTERS", 1000)
     path = tmp_path / "server.log"
     log = ConversationLog(path, flush_delay=60)
