@@ -18,8 +18,6 @@ test_broadcast.py.
 from __future__ import annotations
 
 import asyncio
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from chatlib.app import wording
 from chatlib.app.history import HistoryEntry, RoomHistory, parse_history
 from chatlib.app.protocol import EnterRoom, Frame, History, Message, RoomEntered, Say, encode
 from tests.app.conftest import FrameClient
+from tests.server_process import server_process
 
 SENDERS = ("ana", "ben", "cyd")
 MESSAGES = 2000  # per sender
@@ -43,35 +42,8 @@ Address = tuple[str, int]
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Address]:
     """``chat-server`` in its own process (so that it relays while the test reads), flood rate limit off."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (tmp_path / "empty.env").write_text("")
-    options = ["-p", str(port), "--quiet", "--no-rate-limit", "--history-length", str(HISTORY_LENGTH)]
-    options += [
-        "--config",
-        str(tmp_path / "empty.env"),
-        "--log-dir",
-        str(tmp_path),
-        "--data-dir",
-        str(tmp_path),
-    ]
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "chatlib.app.server", *options)
-    try:
-        async with asyncio.timeout(DEADLINE):
-            while True:  # --quiet prints nothing once listening: try until it accepts
-                try:
-                    _, writer = await asyncio.open_connection("127.0.0.1", port)
-                except ConnectionRefusedError:
-                    await asyncio.sleep(0.05)
-                    continue
-                writer.close()
-                break
+    async with server_process(tmp_path, "--history-length", str(HISTORY_LENGTH)) as (_, port):
         yield ("127.0.0.1", port)
-    finally:
-        process.terminate()
-        async with asyncio.timeout(DEADLINE):
-            await process.wait()
 
 
 def number_of(message: Message) -> int:

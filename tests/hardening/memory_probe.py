@@ -9,9 +9,6 @@ server's resident memory (psutil) until the reader has everything.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,8 +18,8 @@ import psutil
 
 from chatlib.app.protocol import Message, Say, encode
 from tests.app.conftest import FrameClient
+from tests.server_process import server_process
 
-LISTENING = re.compile(r"chat server listening on 127\.0\.0\.1:(\d+)")
 TEXT = "x" * 4000
 
 
@@ -37,28 +34,17 @@ async def client(port: int, pseudo: str) -> FrameClient:
 async def probe(megabytes: int) -> None:
     """Run the flood and print the server's memory figures."""
     folder = Path(tempfile.mkdtemp())
-    console = (folder / "console.txt").open("wb")
-    command = [
-        sys.executable,
-        "-m",
-        "chatlib.app.server",
-        "--port",
-        "0",
-        "--data-dir",
-        str(folder),
-        "--log-dir",
-        str(folder),
-    ]
-    options = subprocess.run([*command[:3], "--help"], capture_output=True, text=True).stdout
-    if "--no-rate-limit" in options:  # the hardened server; an older one has no such options
-        command += ["--no-rate-limit", "--idle-timeout", "600"]
-    server = subprocess.Popen(
-        command, stdout=console, stderr=console, env=os.environ | {"XDG_CONFIG_HOME": str(folder)}
-    )
-    while not (found := LISTENING.search((folder / "console.txt").read_text())):
-        await asyncio.sleep(0.05)
-    port = int(found.group(1))
-    memory = psutil.Process(server.pid)
+    async with server_process(folder, "--idle-timeout", "600") as (server, port):
+        await flood(server.pid, port, megabytes)
+    for console in folder.glob("console-*.txt"):
+        for line in console.read_text().splitlines():
+            if "WARNING" in line or "ERROR" in line:
+                print("server:", line[:200])
+
+
+async def flood(server_pid: int, port: int, megabytes: int) -> None:
+    """Put the sleeper, the reader and the flooder in a room, flood it, and print the memory figures."""
+    memory = psutil.Process(server_pid)
     sleeper = await client(port, "sleeper")
     reader = await client(port, "reader")
     flooder = await client(port, "flooder")
@@ -90,11 +76,6 @@ async def probe(megabytes: int) -> None:
         f"(+{(peak - baseline) / 2**20:.1f} MiB); the reading client got {received} of {messages}"
     )
     del sleeper
-    server.terminate()
-    server.wait(timeout=10)
-    for line in (folder / "console.txt").read_text().splitlines():
-        if "WARNING" in line or "ERROR" in line:
-            print("server:", line[:200])
 
 
 if __name__ == "__main__":

@@ -8,54 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import re
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 from chatlib.app.protocol import Closing, Message
 from chatlib.app.server import DEFAULT_FLUSH_INTERVAL, HISTORY_FILE, USERS_FILE
 from chatlib.app.storage import read_json_lines
 from tests.app.conftest import TIMEOUT, ConnectionClosed, FrameClient
+from tests.server_process import server_process
 
-LISTENING = re.compile(r"chat server listening on 127\.0\.0\.1:(\d+)")
 CRASH_MARGIN = 1.0  # seconds on top of the flush interval, for a busy 2-core machine
-
-
-@asynccontextmanager
-async def server_process(tmp_path: Path) -> AsyncIterator[tuple[subprocess.Popen[bytes], int]]:
-    """``chat-server`` on port 0 with its data in ``tmp_path/data``; yields the process and its port."""
-    console = tmp_path / f"console-{time.monotonic_ns()}.txt"
-    env = os.environ | {"XDG_CONFIG_HOME": str(tmp_path / "no-config")}
-    command = [
-        sys.executable,
-        "-m",
-        "chatlib.app.server",
-        "--port",
-        "0",
-        "--no-rate-limit",
-        "--data-dir",
-        str(tmp_path / "data"),
-        "--log-dir",
-        str(tmp_path / "logs"),
-    ]
-    with console.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=output, cwd=tmp_path, env=env)
-    try:
-        async with asyncio.timeout(30):
-            while not (found := LISTENING.search(console.read_text(errors="replace"))):
-                assert process.poll() is None, console.read_text(errors="replace")
-                await asyncio.sleep(0.05)  # waiting for a process to start: nothing to await instead
-        yield process, int(found.group(1))
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=TIMEOUT)
 
 
 async def join(port: int, pseudo: str) -> FrameClient:
