@@ -64,6 +64,20 @@ def ensure_installed() -> None:
     INSTALL_STAMP.write_text(wanted)
 
 
+def running_as_root() -> bool:
+    """Whether this process is root (in a container, say), which Jupyter refuses unless told."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def lab_command(extra_args: list[str], as_root: bool) -> list[str]:
+    """The JupyterLab command line: on the notebooks, on LAB_PORT, and allowed to run as root if it is."""
+    command = [str(venv_executable("jupyter")), "lab", f"--ServerApp.port={LAB_PORT}",
+               f"--ServerApp.root_dir={REPO}", "notebooks/"]
+    if as_root:
+        command.append("--allow-root")
+    return [*command, *extra_args]
+
+
 def open_lab(extra_args: list[str]) -> int:
     """Serve the stand-in web site for terminal experiments and open JupyterLab on the notebooks."""
     host, port = STANDIN_SITE_ADDRESS
@@ -74,11 +88,7 @@ def open_lab(extra_args: list[str]) -> int:
     )
     print(f"Stand-in web site: http://{host}:{port}/ (for Part I in a terminal)", flush=True)
     try:
-        return subprocess.call(
-            [str(venv_executable("jupyter")), "lab", f"--ServerApp.port={LAB_PORT}",
-             f"--ServerApp.root_dir={REPO}", "notebooks/", *extra_args],
-            cwd=REPO,
-        )
+        return subprocess.call(lab_command(extra_args, running_as_root()), cwd=REPO)
     except KeyboardInterrupt:
         return 0
     finally:
