@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m chatlib.bench",
         description="Fan-out benchmark of the chat server: N clients in one room, S of them sending "
         "M messages each; reports deliveries/s, delivery latency, server CPU and memory.",
-        epilog="Presets (the loads of issue 7): " + "; ".join(
+        epilog="Presets (the reference loads): " + "; ".join(
             f"{name} = {s.mode}{f' {s.window}' if s.mode == 'window' else ''} "
             f"N={s.clients} S={s.senders} M={s.messages}"
             for name, s in PRESETS.items()

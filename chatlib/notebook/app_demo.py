@@ -5,9 +5,9 @@ users driven by code whose screens a cell can show.
 cells run; its console lines appear under that cell. Running the cell again replaces it (with
 ``data_dir=...`` the new server finds the known users and the history the last one saved).
 ``alice = await join_chat("alice", "general", host, port)`` runs the finished client's session
-(``chatlib.app.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
+(``chatlib.app.client.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
 every ``ChatLine`` it shows; a cell ending with ``alice`` (or ``side_by_side(alice, bob)``)
-renders them as the terminal would, through ``chatlib.app.display``: HTML with the pseudos in
+renders them as the terminal would, through ``chatlib.app.client.display``: HTML with the pseudos in
 their colors, plain text elsewhere. ``await stop_all()`` ends every user and server.
 """
 
@@ -21,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chatlib.app import wording
-from chatlib.app.display import STYLE, ChatLine, fragments, plain_text
-from chatlib.app.names import name_key
-from chatlib.app.protocol import Welcome
-from chatlib.app.server import ChatServer
-from chatlib.app.server_link import ServerLink
-from chatlib.app.session import ChatSession, SessionEnd, SessionError, SessionIO
+from chatlib.app.client.display import STYLE, ChatLine, fragments, plain_text
+from chatlib.app.client.server_link import ServerLink
+from chatlib.app.client.session import ChatSession
+from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO
+from chatlib.app.protocol import Welcome, wording
+from chatlib.app.protocol.names import name_key
+from chatlib.app.server.chat_server import ChatServer
 from chatlib.notebook.background import LiveText
 
 DEFAULT_HOST = "127.0.0.1"
@@ -162,7 +162,7 @@ class ChatUser:
         self._task.add_done_callback(self._record_end)
 
     async def _run(self) -> SessionEnd:
-        """The steps of ``chatlib.app.session.run_session``, keeping the WELCOME and its token."""
+        """The steps of ``chatlib.app.client.session.run_session``, keeping the WELCOME and its token."""
         host, port = self.address
         try:
             link = await ServerLink.open(host, port)
@@ -280,7 +280,7 @@ async def stop_all() -> None:
 
 
 def _css(style: str) -> str:
-    """The CSS of a prompt_toolkit style string, as ``chatlib.app.display.STYLE`` resolves it."""
+    """The CSS of a prompt_toolkit style string, as ``chatlib.app.client.display.STYLE`` resolves it."""
     attrs = STYLE.get_attrs_for_style_str(style)
     rules = []
     if re.fullmatch(r"[0-9a-fA-F]{6}", attrs.color):  # not an ANSI color name such as "ansired"

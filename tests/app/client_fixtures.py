@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pexpect
 
-from chatlib.app.display import ChatLine, LineKind, plain_text
-from chatlib.app.session import SessionIO
+from chatlib.app.client.display import ChatLine, LineKind, plain_text
+from chatlib.app.client.session_io import SessionIO
 
 TIMEOUT = 5.0
 CLOCK = r"\[\d\d:\d\d\] "

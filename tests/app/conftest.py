@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.logfiles import close_conversation_log, conversation_log
 from chatlib.app.protocol import (
     Announcement,
     ClientFrame,
@@ -25,8 +24,9 @@ from chatlib.app.protocol import (
     Welcome,
     encode,
 )
-from chatlib.app.history import RoomHistory, parse_history
-from chatlib.app.server import ChatServer
+from chatlib.app.protocol.history import RoomHistory, parse_history
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.shared.logfiles import close_conversation_log, conversation_log
 
 TIMEOUT = 5.0
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from chatlib.app.broadcast import Broadcast
-from chatlib.app.rooms import RoomRegistry
+from chatlib.app.server.broadcast import Broadcast
+from chatlib.app.server.rooms import RoomRegistry
 
 TIMEOUT = 5.0
 

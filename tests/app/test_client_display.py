@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from chatlib.app.commands import (
+from chatlib.app.client.commands import (
     BadCommand,
     JoinRoom,
     Nothing,
@@ -17,7 +17,7 @@ from chatlib.app.commands import (
     help_lines,
     parse_input,
 )
-from chatlib.app.display import (
+from chatlib.app.client.display import (
     ChatLine,
     LineKind,
     clock,
@@ -26,8 +26,8 @@ from chatlib.app.display import (
     picture_ansi,
     plain_text,
 )
+from chatlib.app.client.handshake import room_list_lines
 from chatlib.app.protocol import RoomInfo
-from chatlib.app.session import room_list_lines
 
 NOON_LOCAL_MS = int(datetime(2026, 3, 14, 12, 5, 59).timestamp() * 1000)  # naive datetime: local time
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from chatlib.app.protocol import Announcement, ImageFrom, Message, SendImage
-from chatlib.app.sample_image import sample_png, write_sample_png
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.shared.sample_image import sample_png, write_sample_png
 from tests.app.client_fixtures import PtyClient
 from tests.app.conftest import ClientFactory, FrameClient
 

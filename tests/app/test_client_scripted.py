@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chatlib.app.protocol import Announcement, Message
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
 from tests.app.client_fixtures import CLOCK, TIMEOUT, start_scripted_client, without_clock
 from tests.app.conftest import ClientFactory, FrameClient
 

@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from chatlib.app.commands import help_lines
-from chatlib.app.display import LineKind, clock, plain_text
+from chatlib.app.client.commands import help_lines
+from chatlib.app.client.display import LineKind, clock, plain_text
+from chatlib.app.client.handshake import PSEUDO_QUESTION, ROOM_QUESTION
+from chatlib.app.client.session import run_session
+from chatlib.app.client.session_io import SessionEnd, SessionError
 from chatlib.app.protocol import (
     Announcement,
     Closing,
@@ -25,8 +28,7 @@ from chatlib.app.protocol import (
     Welcome,
     encode,
 )
-from chatlib.app.server import ChatServer
-from chatlib.app.session import PSEUDO_QUESTION, ROOM_QUESTION, SessionEnd, SessionError, run_session
+from chatlib.app.server.chat_server import ChatServer
 from tests.app.client_fixtures import TIMEOUT, ScriptedUser
 from tests.app.conftest import ClientFactory
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.tokens import TOKENS_FILE, TokenStore, default_state_dir, read_tokens
+from chatlib.app.client.tokens import TOKENS_FILE, TokenStore, default_state_dir, read_tokens
 
 
 def test_default_place_follows_xdg_state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,15 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.config import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    ClientSettings,
-    ServerSettings,
-    client_settings,
-    server_settings,
-)
-from chatlib.app.history import DEFAULT_HISTORY_LENGTH
+from chatlib.app.client.settings import ClientSettings, client_settings
+from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
+from chatlib.app.server.settings import ServerSettings, server_settings
+from chatlib.app.shared.settings_file import DEFAULT_HOST, DEFAULT_PORT
 
 
 @pytest.fixture(autouse=True)

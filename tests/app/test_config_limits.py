@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatlib.app.config import server_settings
-from chatlib.app.limits import ServerLimits
-from chatlib.app.ratelimit import RateLimit
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.ratelimit import RateLimit
+from chatlib.app.server.settings import server_settings
 
 
 @pytest.fixture(autouse=True)

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from chatlib.app.console_budget import LineBudget
-from chatlib.app.limits import ServerLimits
 from chatlib.app.protocol import Message, Say, encode
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.server.console_budget import LineBudget
+from chatlib.app.server.limits import ServerLimits
 from tests.app.conftest import FrameClient
 
 TIMEOUT = 5.0
@@ -87,7 +87,9 @@ async def test_a_flood_gets_a_few_lines_then_a_count_and_nothing_is_left_out(
         await client.close()
     async with asyncio.timeout(TIMEOUT):
         await server.stop()  # reports what the current second held back
-    console = [record.getMessage() for record in caplog.records if record.name == "chatlib.app.server"]
+    console = [
+        record.getMessage() for record in caplog.records if record.name.startswith("chatlib.app.server")
+    ]
     shown = [line for line in console if line.startswith("message received from bob")]
     counted = [int(line.split()[0]) for line in console if "not shown one by one" in line]
     assert len(shown) < FLOOD and counted, console

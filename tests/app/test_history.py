@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from chatlib.app.history import (
+from chatlib.app.protocol.history import (
     BadHistory,
-    ChatHistory,
     HistoryEntry,
     ImageFacts,
     RoomHistory,
     history_payload,
     parse_history,
 )
+from chatlib.app.server.history import ChatHistory
 
 MESSAGE = HistoryEntry.message(1_700_000_000_000, "bob", "#1f77b4", "salut")
 ANNOUNCE = HistoryEntry.announcement(1_700_000_001_000, "Annonce : bob a rejoint la chatroom")

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.history import ImageFacts
-from chatlib.app.images import MAX_IMAGE_BYTES, BadImage, check_image, read_image_file, render_ascii_art
-from chatlib.app.sample_image import SAMPLE_SIZE, sample_png, write_sample_png
+from chatlib.app.protocol.history import ImageFacts
+from chatlib.app.shared.images import (
+    MAX_IMAGE_BYTES,
+    BadImage,
+    check_image,
+    read_image_file,
+    render_ascii_art,
+)
+from chatlib.app.shared.sample_image import SAMPLE_SIZE, sample_png, write_sample_png
 from tests.app.image_samples import bomb_png, gif, jpeg, truncated
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")

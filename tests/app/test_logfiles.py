@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app import logfiles
-from chatlib.app.logfiles import (
+from chatlib.app.shared import logfiles
+from chatlib.app.shared.logfiles import (
     DEFAULT_LOG_DIR,
     ConversationLog,
     choose_log_dir,

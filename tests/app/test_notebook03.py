@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from IPython.lib.pretty import pretty
 
-from chatlib.app.colors import PALETTE
-from chatlib.app.display import ChatLine, LineKind
+from chatlib.app.client.display import ChatLine, LineKind
 from chatlib.app.protocol import FrameDecoder, Hello, encode
+from chatlib.app.server.colors import PALETTE
 from chatlib.notebook.app_demo import join_chat, line_html, side_by_side, start_chat_server, stop_all
 from tests.notebook_runner import NOTEBOOKS, cell_text_outputs, execute_notebook
 

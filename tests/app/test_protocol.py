@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chatlib.app import wording
 from chatlib.app.protocol import (
     MAX_FRAME_BYTES,
     MAX_IMAGE_BYTES,
@@ -36,6 +35,7 @@ from chatlib.app.protocol import (
     SendImage,
     Welcome,
     encode,
+    wording,
 )
 
 CLIENT_SAMPLES: list[Frame] = [

@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app import wording
-from chatlib.app.history import HistoryEntry, RoomHistory, parse_history
-from chatlib.app.protocol import EnterRoom, Frame, History, Message, RoomEntered, Say, encode
+from chatlib.app.protocol import EnterRoom, Frame, History, Message, RoomEntered, Say, encode, wording
+from chatlib.app.protocol.history import HistoryEntry, RoomHistory, parse_history
 from tests.app.conftest import FrameClient
 from tests.server_process import server_process
 

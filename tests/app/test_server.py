@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.colors import PALETTE
 from chatlib.app.protocol import (
     MAX_PSEUDO_LENGTH,
     MAX_ROOM_LENGTH,
@@ -31,7 +30,8 @@ from chatlib.app.protocol import (
     Welcome,
     encode,
 )
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.server.colors import PALETTE
 from tests.app.conftest import ClientFactory, FrameClient
 
 
@@ -296,7 +296,9 @@ async def test_console_logs_show_peer_text_made_printable(
     await bob.next_frame()
     await bob.close()
     await alice.next_frame()  # bob's departure
-    messages = [record.getMessage() for record in caplog.records if record.name == "chatlib.app.server"]
+    messages = [
+        record.getMessage() for record in caplog.records if record.name.startswith("chatlib.app.server")
+    ]
     alice_address = next(
         message.removeprefix("connection from ")
         for message in messages

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chatlib.app.protocol import Announcement, Closing, Message, Say
-from chatlib.app.server import HISTORY_FILE, USERS_FILE
+from chatlib.app.server.persistence import HISTORY_FILE, USERS_FILE
 from tests.app.conftest import TIMEOUT, FrameClient
 
 CHAT_SERVER = Path(sys.executable).parent / "chat-server"

@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from chatlib.app.protocol import Closing
-from chatlib.app.server import HISTORY_FILE, USERS_FILE
+from chatlib.app.server.persistence import HISTORY_FILE, USERS_FILE
 from tests.app.conftest import FrameClient
 from tests.app.test_server_command import ServerStarter, start_server
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.history import HistoryEntry
 from chatlib.app.protocol import Announcement, Closing, Message
-from chatlib.app.server import HISTORY_FILE, USERS_FILE, ChatServer
+from chatlib.app.protocol.history import HistoryEntry
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.server.persistence import HISTORY_FILE, USERS_FILE
 from tests.app.conftest import TIMEOUT, ClientFactory, FrameClient
 
 ServerStarter = Callable[..., Awaitable[ChatServer]]

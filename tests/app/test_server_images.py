@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.history import HistoryEntry, ImageFacts
-from chatlib.app.images import MAX_IMAGE_BYTES, render_ascii_art
 from chatlib.app.protocol import Announcement, Error, ErrorCode, FrameType, ImageFrom, Message, SendImage
-from chatlib.app.sample_image import SAMPLE_SIZE, sample_png
-from chatlib.app.server import ChatServer
+from chatlib.app.protocol.history import HistoryEntry, ImageFacts
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.shared.images import MAX_IMAGE_BYTES, render_ascii_art
+from chatlib.app.shared.sample_image import SAMPLE_SIZE, sample_png
 from tests.app.conftest import ClientFactory, FrameClient
 from tests.app.image_samples import bomb_png, gif, jpeg, truncated
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chatlib.app.colors import PALETTE, pick_color
-from chatlib.app.names import BadName, clean_name, name_key
 from chatlib.app.protocol import RoomInfo
-from chatlib.app.rooms import RoomRegistry
+from chatlib.app.protocol.names import BadName, clean_name, name_key
+from chatlib.app.server.colors import PALETTE, pick_color
+from chatlib.app.server.rooms import RoomRegistry
 
 
 def relative_luminance(color: str) -> float:

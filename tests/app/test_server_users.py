@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from chatlib.app.protocol import Announcement, Error, ErrorCode, Hello, Message, Welcome
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
 from tests.app.conftest import ClientFactory, FrameClient
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app import storage
-from chatlib.app.storage import JsonLinesFile, default_data_dir, prepare_data_dir, read_json_lines
+from chatlib.app.server import storage
+from chatlib.app.server.storage import JsonLinesFile, default_data_dir, prepare_data_dir, read_json_lines
 
 
 def test_the_data_dir_follows_xdg_data_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatlib.app.terminal_text import REPLACEMENTS, printable
+from chatlib.app.shared.terminal_text import REPLACEMENTS, printable
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from chatlib.app.users import KnownUser, KnownUsers, Verdict, hash_token
+from chatlib.app.server.users import KnownUser, KnownUsers, Verdict, hash_token
 
 
 def test_a_new_user_gets_an_id_and_a_token_that_is_kept_only_as_a_hash() -> None:

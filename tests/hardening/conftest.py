@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.limits import ServerLimits
-from chatlib.app.logfiles import close_conversation_log, conversation_log
 from chatlib.app.protocol import Frame, Message, Ping, Pong
-from chatlib.app.ratelimit import RateLimit
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.ratelimit import RateLimit
+from chatlib.app.shared.logfiles import close_conversation_log, conversation_log
 from tests.app.conftest import TIMEOUT, FrameClient
 
 # Short enough that no test waits long, loose enough for a busy 2-core machine.

@@ -30,7 +30,7 @@ from chatlib.app.protocol import (
     Say,
     encode,
 )
-from chatlib.app.server import ChatServer
+from chatlib.app.server.chat_server import ChatServer
 from tests.app.conftest import TIMEOUT, FrameClient
 from tests.hardening.conftest import TEST_LIMITS, Conversation, adversary, join
 
@@ -258,7 +258,7 @@ async def test_connections_over_the_total_limit_get_server_full(
         Error(ErrorCode.SERVER_FULL, "the server is full (6 connections)")
     ]
     await others[0].close()
-    await wait_until(lambda: len(server._connections) == 5)
+    await wait_until(lambda: server.connection_count == 5)
     welcome = await adversary(server, "127.0.2.1")
     await welcome.hello("a place freed")
     await conversation.keeps_going()

@@ -14,8 +14,9 @@ from contextlib import suppress
 from pathlib import Path
 
 from chatlib.app.protocol import Closing, Message
-from chatlib.app.server import DEFAULT_FLUSH_INTERVAL, HISTORY_FILE, USERS_FILE
-from chatlib.app.storage import read_json_lines
+from chatlib.app.server.chat_server import DEFAULT_FLUSH_INTERVAL
+from chatlib.app.server.persistence import HISTORY_FILE, USERS_FILE
+from chatlib.app.server.storage import read_json_lines
 from tests.app.conftest import TIMEOUT, ConnectionClosed, FrameClient
 from tests.server_process import server_process
 

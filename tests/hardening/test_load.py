@@ -10,10 +10,11 @@ import asyncio
 import time
 from pathlib import Path
 
-from chatlib.app.limits import ServerLimits
-from chatlib.app.logfiles import close_conversation_log, conversation_log
 from chatlib.app.protocol import EnterRoom, Hello, RoomEntered, Say, encode
-from chatlib.app.server import ChatServer, allow_open_files
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.main import allow_open_files
+from chatlib.app.shared.logfiles import close_conversation_log, conversation_log
 
 CLIENTS = 1000
 ROOM = "general"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chatlib.app.outbox import Outbox
+from chatlib.app.server.outbox import Outbox
 
 SMALL_BUFFER = 4096  # kernel buffers this small make the transport's own buffer fill quickly
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatlib.app.limits import ServerLimits
-from chatlib.app.ratelimit import FloodGuard, Flooding, RateLimit
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.ratelimit import FloodGuard, Flooding, RateLimit
 
 
 class FakeClock:

@@ -39,7 +39,7 @@ REFERENCES: dict[str, dict[str, str]] = {
     "protocol": {
         "encode": "chatlib.app.protocol:encode",
         "decoder": "chatlib.app.protocol:FrameDecoder",
-        "link": "chatlib.app.server_link:ServerLink",
+        "link": "chatlib.app.client.server_link:ServerLink",
     },
 }
 

@@ -17,8 +17,8 @@ from prompt_toolkit import PromptSession, print_formatted_text
 from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.history import InMemoryHistory
 
-from chatlib.app.display import STYLE, ChatLine, LineKind, formatted_text, picture_ansi, plain_text
-from chatlib.app.session import SessionIO
+from chatlib.app.client.display import STYLE, ChatLine, LineKind, formatted_text, picture_ansi, plain_text
+from chatlib.app.client.session_io import SessionIO
 
 CHAT_PROMPT = "> "
 READ_SIZE = 64 * 1024

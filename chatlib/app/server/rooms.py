@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from chatlib.app.broadcast import Broadcast, Deliver
-from chatlib.app.names import name_key
 from chatlib.app.protocol import MAX_ROOMS_LISTED, RoomInfo
+from chatlib.app.protocol.names import name_key
+from chatlib.app.server.broadcast import Broadcast, Deliver
 
 Member = TypeVar("Member")
 

@@ -16,8 +16,8 @@ from enum import Enum
 from prompt_toolkit.formatted_text import FormattedText
 from prompt_toolkit.styles import Style
 
-from chatlib.app import wording
-from chatlib.app.terminal_text import printable, printable_keeping_colors, without_colors
+from chatlib.app.protocol import wording
+from chatlib.app.shared.terminal_text import printable, printable_keeping_colors, without_colors
 
 STYLE = Style.from_dict(
     {

@@ -20,13 +20,19 @@ from dataclasses import replace
 
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from chatlib.app.client_io import ScriptedIO, TerminalIO
-from chatlib.app.config import ClientSettings, client_settings
-from chatlib.app.display import ChatLine, LineKind, plain_text
-from chatlib.app.logfiles import ConversationLog, choose_log_dir, close_conversation_log, conversation_log
-from chatlib.app.session import SessionEnd, SessionError, SessionIO, run_session
-from chatlib.app.terminal_text import printable
-from chatlib.app.tokens import TokenStore
+from chatlib.app.client.display import ChatLine, LineKind, plain_text
+from chatlib.app.client.session import run_session
+from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO
+from chatlib.app.client.settings import ClientSettings, client_settings
+from chatlib.app.client.tokens import TokenStore
+from chatlib.app.client.user_io import ScriptedIO, TerminalIO
+from chatlib.app.shared.logfiles import (
+    ConversationLog,
+    choose_log_dir,
+    close_conversation_log,
+    conversation_log,
+)
+from chatlib.app.shared.terminal_text import printable
 
 PROGRAM = "chat-client"
 EXIT_LEFT = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from chatlib.app.terminal_text import printable
+from chatlib.app.shared.terminal_text import printable
 
 NAME_PUNCTUATION = frozenset("_-.'")
 _WORD_CATEGORIES = ("L", "M", "N")  # letters, combining marks (accents), digits

@@ -1,5 +1,5 @@
-"""The client's side of issue 5 against the real ChatServer over loopback: tokens kept and
-presented (welcome back), refusals shown, the history shown apart, images sent and drawn."""
+"""The client against the real ChatServer over loopback: tokens kept and presented (welcome
+back), refusals shown, the history shown apart, images sent and drawn."""
 
 from __future__ import annotations
 
@@ -13,15 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.app.display import HISTORY_END, HISTORY_START, LineKind, plain_text
-from chatlib.app.history import HistoryEntry, ImageFacts, history_payload
-from chatlib.app.logfiles import close_conversation_log, conversation_log
+from chatlib.app.client.display import HISTORY_END, HISTORY_START, LineKind, plain_text
+from chatlib.app.client.session import run_session
+from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO
+from chatlib.app.client.tokens import TokenStore, read_tokens
 from chatlib.app.protocol import Announcement, Error, ErrorCode, History, ImageFrom, Message, Say, encode
-from chatlib.app.sample_image import sample_png, write_sample_png
-from chatlib.app.server import ChatServer
-from chatlib.app.session import SessionEnd, SessionError, SessionIO, run_session
-from chatlib.app.terminal_text import COLOR_CODE
-from chatlib.app.tokens import TokenStore, read_tokens
+from chatlib.app.protocol.history import HistoryEntry, ImageFacts, history_payload
+from chatlib.app.server.chat_server import ChatServer
+from chatlib.app.shared.logfiles import close_conversation_log, conversation_log
+from chatlib.app.shared.sample_image import sample_png, write_sample_png
+from chatlib.app.shared.terminal_text import COLOR_CODE
 from tests.app.client_fixtures import TIMEOUT, ScriptedUser, start_scripted_client, without_clock
 from tests.app.conftest import ClientFactory
 from tests.app.test_client_session import run_against

@@ -19,7 +19,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from chatlib.app.names import name_key
+from chatlib.app.protocol.names import name_key
 
 TOKENS_FILE = "tokens.json"
 TokenTable = dict[str, dict[str, str]]

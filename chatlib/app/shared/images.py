@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from chatlib.app.history import ImageFacts
 from chatlib.app.protocol import MAX_IMAGE_BYTES
+from chatlib.app.protocol.history import ImageFacts
 
 MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_IMAGE_SIDE = 8192  # pixels: a 1×16M-pixel strip is no picture either

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chatlib.app.ratelimit import RateLimit
+from chatlib.app.server.ratelimit import RateLimit
 
 IMAGE_COST = 4  # an IMAGE takes this many messages' worth of the rate limit (SAY, ENTER_ROOM: 1)
 

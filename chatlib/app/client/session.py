@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
-from typing import Protocol
 
-from chatlib.app import wording
-from chatlib.app.commands import (
+from chatlib.app.client.commands import (
     BadCommand,
     JoinRoom,
     Nothing,
@@ -28,11 +23,17 @@ from chatlib.app.commands import (
     help_lines,
     parse_input,
 )
-from chatlib.app.display import HISTORY_END, HISTORY_START, ChatLine, LineKind, now_ms
-from chatlib.app.history import BadHistory, HistoryEntry, RoomHistory, parse_history
-from chatlib.app.images import BadImage, check_and_render, read_image_file
+from chatlib.app.client.display import HISTORY_END, HISTORY_START, ChatLine, LineKind, now_ms
+from chatlib.app.client.handshake import Handshake, too_long
+from chatlib.app.client.server_link import ServerLink
+from chatlib.app.client.session_io import (
+    SessionEnd,
+    SessionError,
+    SessionIO,
+    TokenKeeper,
+    UserLeft,
+)
 from chatlib.app.protocol import (
-    MAX_PSEUDO_LENGTH,
     MAX_ROOM_LENGTH,
     MAX_TEXT_BYTES,
     Announcement,
@@ -41,7 +42,6 @@ from chatlib.app.protocol import (
     EnterRoom,
     Error,
     ErrorCode,
-    Hello,
     History,
     ImageFrom,
     Message,
@@ -49,91 +49,16 @@ from chatlib.app.protocol import (
     Pong,
     ProtocolError,
     RoomEntered,
-    RoomInfo,
     RoomList,
     Say,
     SendImage,
     ServerFrame,
     Welcome,
 )
-from chatlib.app.server_link import ServerLink
+from chatlib.app.protocol.history import BadHistory, HistoryEntry, RoomHistory, parse_history
+from chatlib.app.shared.images import BadImage, check_and_render, read_image_file
 
-PSEUDO_QUESTION = "Your pseudo: "
-ROOM_QUESTION = "Room to join or create: "
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server to close after our BYE
-DEFAULT_PICTURE_COLUMNS = 80
-RETRY_LOGIN_CODES = (ErrorCode.PSEUDO_TAKEN, ErrorCode.BAD_PSEUDO, ErrorCode.BAD_TOKEN)
-
-ReadLine = Callable[[], Awaitable[str | None]]
-Ask = Callable[[str], Awaitable[str | None]]
-Show = Callable[[ChatLine], None]
-
-
-def default_picture_columns() -> int:
-    """How wide received pictures are drawn when the output has no width of its own."""
-    return DEFAULT_PICTURE_COLUMNS
-
-
-@dataclass(frozen=True)
-class SessionIO:
-    """How a session talks to its user.
-
-    ``read_line`` returns the next line typed (None when input ends), ``show`` displays a line,
-    ``ask`` puts a question and returns the answer (None when input ends); ``ask`` is None when
-    there is nobody to ask, as in scripted mode, where a refused pseudo or room ends the session.
-    Received images are drawn ``picture_columns()`` characters wide, with ANSI colors if
-    ``colored_pictures`` (for a color terminal), else in plain characters.
-    """
-
-    show: Show
-    read_line: ReadLine
-    ask: Ask | None = None
-    picture_columns: Callable[[], int] = default_picture_columns
-    colored_pictures: bool = False
-
-
-class TokenKeeper(Protocol):
-    """Where a session finds the token to present with a pseudo, and keeps the one it is given
-    (``chatlib.app.tokens.ServerTokens``). Both may touch a file: the session calls them in a thread."""
-
-    def token_for(self, pseudo: str) -> str:
-        """The token this server gave this pseudo before, or ""."""
-        ...
-
-    def remember(self, pseudo: str, token: str) -> None:
-        """Keep the token this server gave this pseudo; OSError if it cannot."""
-        ...
-
-
-class SessionEnd(Enum):
-    """How a session ended; only LEFT is a success."""
-
-    LEFT = "left"  # the user quit, or their input ended
-    SERVER_CLOSED = "server closed"  # the server said CLOSING or closed the connection
-    CONNECTION_LOST = "connection lost"  # the connection broke, or the server sent garbage
-
-
-class SessionError(Exception):
-    """The session could not start: no connection, or a pseudo or room refused with nobody to ask."""
-
-
-class _UserLeft(Exception):
-    """The user ended their input while being asked a question."""
-
-
-def too_long(what: str, length: int, most: int) -> str:
-    """Why a name is refused before it is even sent (worded like the server's refusals)."""
-    return f"the {what} is {length} characters long; the most is {most}"
-
-
-def room_list_lines(rooms: tuple[RoomInfo, ...]) -> list[str]:
-    """The notice lines presenting the server's rooms."""
-    if not rooms:
-        return ["No rooms yet: name one to create it."]
-    listed = [
-        f"  {room.name} ({room.members} {'member' if room.members == 1 else 'members'})" for room in rooms
-    ]
-    return ["Rooms on this server:", *listed, "Name one to join it, or a new name to create it."]
 
 
 class ChatSession:
@@ -142,7 +67,7 @@ class ChatSession:
     def __init__(self, link: ServerLink, io: SessionIO, tokens: TokenKeeper | None = None) -> None:
         self._link = link
         self._io = io
-        self._tokens = tokens
+        self._handshake = Handshake(link, io, tokens)
         self._leaving = False
         self.welcome: Welcome | None = None
         self.room: str | None = None
@@ -154,109 +79,15 @@ class ChatSession:
     def _error(self, text: str) -> None:
         self._io.show(ChatLine(LineKind.ERROR, text))
 
-    async def _ask(self, question: str, refusal: str) -> str:
-        """The user's answer to ``question``; with nobody to ask, ``refusal`` ends the session."""
-        if self._io.ask is None:
-            raise SessionError(refusal)
-        while True:
-            answer = await self._io.ask(question)
-            if answer is None:
-                raise _UserLeft()
-            if answer.strip():
-                return answer.strip()
-
-    async def _reply(self) -> ServerFrame:
-        """The server's next answer during the handshake, answering its PINGs on the way."""
-        while True:
-            frame = await self._link.receive()
-            match frame:
-                case None:
-                    raise SessionError("the server closed the connection")
-                case Ping():
-                    await self._link.send(Pong())
-                case Closing(reason):
-                    raise SessionError(f"the server is closing: {reason}")
-                case _:
-                    return frame
-
     async def log_in(self, pseudo: str | None, token: str = "") -> Welcome:
-        """Send HELLO until the server accepts a pseudo; return its WELCOME.
-
-        ``token`` goes with the first pseudo; without one, the token keeper (if any) supplies
-        the token of each pseudo tried, and keeps the token the WELCOME brings.
-        """
-        while True:
-            if pseudo is None:
-                pseudo = await self._ask(PSEUDO_QUESTION, "no pseudo given (use --pseudo)")
-            if (length := len(pseudo.strip())) > MAX_PSEUDO_LENGTH:  # refused here: too long to encode
-                reply: ServerFrame = Error(
-                    ErrorCode.BAD_PSEUDO, too_long("pseudo", length, MAX_PSEUDO_LENGTH)
-                )
-            else:
-                if not token and self._tokens is not None:
-                    token = await asyncio.to_thread(self._tokens.token_for, pseudo)
-                await self._link.send(Hello(pseudo, token))
-                reply = await self._reply()
-            match reply:
-                case Welcome() as welcome:
-                    self.welcome = welcome
-                    await self._keep_token(welcome)
-                    if welcome.returning:
-                        self._io.show(ChatLine(LineKind.GREETING, wording.welcome_back(welcome.pseudo)))
-                    return welcome
-                case Error(code, text) if code in RETRY_LOGIN_CODES:
-                    self._error(f"Pseudo refused: {text}")
-                    refusal = f"pseudo {pseudo!r} refused: {text}"
-                    pseudo, token = None, ""
-                    if self._io.ask is None:
-                        raise SessionError(refusal)
-                case Error(code, text):
-                    raise SessionError(f"the server refused us ({code.name}): {text}")
-                case other:
-                    raise SessionError(f"unexpected {type(other).__name__} frame while logging in")
-
-    async def _keep_token(self, welcome: Welcome) -> None:
-        """Keep the WELCOME's token for next time; if that fails, say so and carry on."""
-        if self._tokens is None or not welcome.token:
-            return
-        try:
-            await asyncio.to_thread(self._tokens.remember, welcome.pseudo, welcome.token)
-        except OSError as error:
-            self._error(
-                f"Could not save your token ({error.strerror or error}): next time the server "
-                f"will not know you are {welcome.pseudo}"
-            )
+        """Send HELLO until the server accepts a pseudo (see ``Handshake.log_in``); return its WELCOME."""
+        self.welcome = await self._handshake.log_in(pseudo, token)
+        return self.welcome
 
     async def enter_room(self, room: str | None) -> str:
         """Show the server's rooms, then send ENTER_ROOM until the server accepts a name."""
-        rooms = await self._reply()
-        if not isinstance(rooms, RoomList):
-            raise SessionError(f"expected the list of rooms, got a {type(rooms).__name__} frame")
-        for line in room_list_lines(rooms.rooms):
-            self._notice(line)
-        while True:
-            if room is None:
-                room = await self._ask(ROOM_QUESTION, "no room given (use --room)")
-            if (length := len(room.strip())) > MAX_ROOM_LENGTH:
-                reply: ServerFrame = Error(ErrorCode.BAD_ROOM, too_long("room name", length, MAX_ROOM_LENGTH))
-            else:
-                await self._link.send(EnterRoom(room))
-                reply = await self._reply()
-            match reply:
-                case RoomEntered(entered):
-                    self.room = entered
-                    self._notice(f"You are in room {entered}. Type /help for the commands.")
-                    return entered
-                case Error(ErrorCode.BAD_ROOM, text):
-                    self._error(f"Room refused: {text}")
-                    refusal = f"room {room!r} refused: {text}"
-                    room = None
-                    if self._io.ask is None:
-                        raise SessionError(refusal)
-                case Error(code, text):
-                    raise SessionError(f"the server refused us ({code.name}): {text}")
-                case other:
-                    raise SessionError(f"unexpected {type(other).__name__} frame while entering a room")
+        self.room = await self._handshake.enter_room(room)
+        return self.room
 
     async def converse(self) -> SessionEnd:
         """Send what the user types and show what arrives, until one side ends the session."""
@@ -450,7 +281,7 @@ async def run_session(
         try:
             await session.log_in(pseudo, token)
             await session.enter_room(room)
-        except _UserLeft:
+        except UserLeft:
             with contextlib.suppress(ConnectionError):
                 await link.send(Bye())
             return SessionEnd.LEFT

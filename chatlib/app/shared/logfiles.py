@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from chatlib.app.terminal_text import printable
+from chatlib.app.shared.terminal_text import printable
 
 DEFAULT_LOG_DIR = Path("/var/log/chat_room")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chatlib.app.names import name_key
+from chatlib.app.protocol.names import name_key
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """A small picture made by code, for the notebook and the tests to send: no file to download.
 
 It is a speech bubble on a sky gradient, which shows well as ASCII art, colored or not.
-Run ``python -m chatlib.app.sample_image PATH`` to write it as a PNG file.
+Run ``python -m chatlib.app.shared.sample_image PATH`` to write it as a PNG file.
 """
 
 from __future__ import annotations
@@ -55,5 +55,5 @@ def write_sample_png(path: Path, size: tuple[int, int] = SAMPLE_SIZE) -> Path:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m chatlib.app.sample_image PATH.png")
+        sys.exit("usage: python -m chatlib.app.shared.sample_image PATH.png")
     print(write_sample_png(Path(sys.argv[1])))

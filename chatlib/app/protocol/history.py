@@ -1,8 +1,8 @@
 """Each room's conversation history: recorded as JSON, replayed to whoever enters the room.
 
 The entries and their JSON forms are pure data (no I/O), shared by the server that writes them
-and the client that reads a HISTORY frame. ``ChatHistory`` keeps each room's recent entries in
-memory and queues every entry for the history file (JSON Lines, see ``storage``).
+and the client that reads a HISTORY frame. The server's record of every room is
+``chatlib.app.server.history.ChatHistory``.
 
 One entry, as JSON (``pseudo`` and ``color`` only for messages and images; ``format``,
 ``width``, ``height`` and ``bytes`` only for images, whose ``text`` is a short placeholder)::
@@ -16,20 +16,13 @@ A line of the history file is an entry plus ``"room": "<name>"``. A HISTORY fram
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from chatlib.app.names import name_key
 from chatlib.app.protocol import MAX_HISTORY_BYTES
-from chatlib.app.storage import JsonLinesFile
 
-logger = logging.getLogger(__name__)
-
-DEFAULT_HISTORY_LENGTH = 50  # entries replayed to someone entering a room
 EntryKind = Literal["message", "announce", "image"]
 ENTRY_KINDS: tuple[EntryKind, ...] = ("message", "announce", "image")
 _COLOR_PATTERN = re.compile(r"#[0-9a-f]{6}")
@@ -179,50 +172,3 @@ def parse_history(payload: str) -> RoomHistory:
     if not isinstance(room, str) or not isinstance(entries, list):
         raise BadHistory("the history needs a 'room' string and an 'entries' list")
     return RoomHistory(room, tuple(HistoryEntry.from_json(entry) for entry in entries))
-
-
-# --- The server's record of every room ---------------------------------------------------------
-
-
-class ChatHistory:
-    """Every room's recent entries in memory, and every entry queued for the history file."""
-
-    def __init__(self, length: int = DEFAULT_HISTORY_LENGTH, file: JsonLinesFile | None = None) -> None:
-        if length < 0:
-            raise ValueError(f"the history length must be 0 or more, not {length}")
-        self.length = length
-        self.file = file
-        self._rooms: dict[str, deque[HistoryEntry]] = {}
-
-    def load(self, records: Iterable[dict[str, Any]]) -> int:
-        """Take in the records of a history file (without writing them again); how many were used."""
-        used = 0
-        for record in records:
-            room = record.get("room")
-            try:
-                if not isinstance(room, str):
-                    raise BadHistory("no room name")
-                entry = HistoryEntry.from_json(record)
-            except BadHistory as error:
-                logger.warning("skipping a history record: %s", error)
-                continue
-            self._room(room).append(entry)
-            used += 1
-        return used
-
-    def _room(self, room: str) -> deque[HistoryEntry]:
-        key = name_key(room)
-        entries = self._rooms.get(key)
-        if entries is None:
-            entries = self._rooms[key] = deque(maxlen=self.length)
-        return entries
-
-    def record(self, room: str, entry: HistoryEntry) -> None:
-        """Add an entry to the room's history, in memory now and on disk at the next flush."""
-        self._room(room).append(entry)
-        if self.file is not None:
-            self.file.append(entry.to_json(room))
-
-    def recent(self, room: str) -> list[HistoryEntry]:
-        """The room's last entries (at most ``length``), oldest first."""
-        return list(self._rooms.get(name_key(room), ()))

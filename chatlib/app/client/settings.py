@@ -1,0 +1,59 @@
+"""The chat client's settings: defaults < config file < command-line options (``chat-client -h``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatlib.app.shared.settings_file import (
+    CLIENT_KEYS,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    SettingLayers,
+    common_parser,
+    path_setting,
+    port_number,
+    text_setting,
+)
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where the client connects, the pseudo and room to use without asking (if given), and
+    where it keeps its tokens (``state_dir`` None: the per-user default, ``tokens.default_state_dir``)."""
+
+    host: str
+    port: int
+    pseudo: str | None
+    room: str | None
+    log_dir: Path | None
+    state_dir: Path | None = None
+
+
+def client_settings(argv: list[str] | None = None) -> ClientSettings:
+    """The chat client's settings from its command line (``sys.argv[1:]`` by default)."""
+    parser = common_parser("chat-client", "Chat in a room of the chat server.")
+    parser.epilog = (
+        "In the chat: /help lists the commands, /join ROOM moves to another room, /image PATH sends "
+        "a PNG or JPEG file, /quit (or Ctrl+D) leaves. With input from a pipe or a file, --pseudo "
+        "and --room are required and each input line is sent as a message."
+    )
+    parser.add_argument("--pseudo", help="your pseudo (asked if not given)")
+    parser.add_argument("--room", help="the room to join or create (asked if not given)")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of the file keeping your tokens, which prove it is you when you come back "
+        "(default ~/.local/state/chat_room)",
+    )
+    options = parser.parse_args(argv)
+    layers = SettingLayers(parser, options, CLIENT_KEYS)
+    return ClientSettings(
+        host=layers.pick(options.address, "HOST", text_setting, DEFAULT_HOST),
+        port=layers.pick(options.port, "PORT", port_number, DEFAULT_PORT),
+        pseudo=layers.pick(options.pseudo, "PSEUDO", text_setting, None),
+        room=layers.pick(options.room, "ROOM", text_setting, None),
+        log_dir=layers.pick(options.log_dir, "LOG_DIR", path_setting, None),
+        state_dir=layers.pick(options.state_dir, "STATE_DIR", path_setting, None),
+    )

@@ -1,0 +1,240 @@
+"""The finished chat server: one object that listens, serves each connection, and stops cleanly.
+
+Run it with ``chat-server`` (or ``python -m chatlib.app.server``), or from Python::
+
+    server = ChatServer(data_dir=Path("chat-data"))  # without data_dir, nothing is saved
+    host, port = await server.start("127.0.0.1", 0)
+    ...
+    await server.stop("server shutting down")
+
+``ChatServer`` puts the parts together: ``admission`` (who may connect), ``dispatch`` (a
+client's frames), ``lobby`` (the pseudo handshake), ``relay`` (rooms and messages),
+``liveness`` (silent clients) and ``persistence`` (users and history on disk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
+from pathlib import Path
+from types import TracebackType
+
+from chatlib.app.protocol import MAX_REASON_BYTES, Closing, Error, ErrorCode, ProtocolError, encode
+from chatlib.app.server.admission import Admission
+from chatlib.app.server.connection import Connection, deliver
+from chatlib.app.server.dispatch import FrameDispatcher
+from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH, ChatHistory
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.liveness import watch_silences
+from chatlib.app.server.lobby import Lobby
+from chatlib.app.server.outbox import Outbox
+from chatlib.app.server.persistence import ServerStore
+from chatlib.app.server.ratelimit import FloodGuard, Flooding
+from chatlib.app.server.relay import RoomRelay
+from chatlib.app.server.rooms import RoomRegistry
+from chatlib.app.server.users import KnownUsers
+from chatlib.app.shared.logfiles import ConversationLog
+from chatlib.app.shared.terminal_text import printable
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ROOMS = ("general",)
+SHUTDOWN_REASON = "server shutting down"
+DEFAULT_FLUSH_INTERVAL = 0.5  # seconds between two writes of the history and users files
+
+
+def now_ms() -> int:
+    """The current time in milliseconds since the Unix epoch, as MESSAGE frames carry it."""
+    return time.time_ns() // 1_000_000
+
+
+class ChatServer:
+    """The chat room server: who is connected, which rooms exist, and the relaying between them.
+
+    The stages kept their clients in a module-level ``CLIENTS`` dict. Here the state lives in an
+    instance instead, so that a notebook, a terminal and each test can run their own server
+    (several at once, on port 0), start and stop it cleanly, and find all of it in one place.
+
+    With a ``data_dir``, the known users and every room's history are kept in two JSON Lines
+    files there, loaded by ``start`` and appended to every ``flush_interval`` seconds and at
+    ``stop``; without one they live as long as the server object.
+
+    ``limits`` bound what any one client can cost the others: its unread output, its silence,
+    its message rate, the number of connections (see limits.py and docs/ROBUSTNESS.md).
+    """
+
+    def __init__(
+        self,
+        conversation: ConversationLog | None = None,
+        *,
+        data_dir: Path | None = None,
+        history_length: int = DEFAULT_HISTORY_LENGTH,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        permanent_rooms: Iterable[str] = DEFAULT_ROOMS,
+        clock: Callable[[], int] = now_ms,
+        choose_color: Callable[[Sequence[str]], str] = random.choice,
+        limits: ServerLimits | None = None,
+    ) -> None:
+        self.limits = limits or ServerLimits()
+        self.store = ServerStore(data_dir, history_length, flush_interval, conversation)
+        self._rooms: RoomRegistry[Connection] = RoomRegistry(deliver, permanent_rooms)
+        self._admission = Admission(self.limits)
+        self._relay = RoomRelay(self.store, self._rooms, clock)
+        self._dispatcher = FrameDispatcher(Lobby(self.store, self._rooms, clock, choose_color), self._relay)
+        self._watcher: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self._stopped = asyncio.Event()
+        self.address: tuple[str, int] | None = None
+
+    @property
+    def data_dir(self) -> Path | None:
+        """Where the known users and the history are saved (None: nowhere)."""
+        return self.store.data_dir
+
+    @property
+    def users(self) -> KnownUsers:
+        """Everyone the server knows, connected or away."""
+        return self.store.users
+
+    @property
+    def connection_count(self) -> int:
+        """How many connections are being served right now."""
+        return len(self._admission.connections)
+
+    @property
+    def history(self) -> ChatHistory:
+        """Every room's recent entries."""
+        return self.store.history
+
+    # --- Life cycle ----------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Load the saved data, listen on ``host``:``port`` (0: any free port), return the address bound."""
+        await self.store.load()
+        self._server = await asyncio.start_server(self._serve_client, host, port)
+        self._watcher = asyncio.create_task(
+            watch_silences(self._admission.connections, self.limits, self._drop), name="watch silent clients"
+        )
+        self.store.start_saving()
+        bound_host, bound_port = self._server.sockets[0].getsockname()[:2]
+        self.address = (bound_host, bound_port)
+        return self.address
+
+    async def save(self) -> None:
+        """Write the queued history entries, new users and conversation log lines to their files now."""
+        await self.store.save()
+
+    async def serve_forever(self) -> None:
+        """Wait until the server is stopped (by ``stop``, from another task or a signal handler)."""
+        await self._stopped.wait()
+
+    async def stop(self, reason: str = SHUTDOWN_REASON) -> None:
+        """Stop listening, send CLOSING to every client, close them all, save the data, flush the log."""
+        if self._server is None or self._stopped.is_set():
+            return
+        self._server.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        grace = self.limits.shutdown_grace
+        closing = encode(Closing(_truncate(reason, MAX_REASON_BYTES)))
+        self._rooms.deliver_pending()
+        connections = self._admission.connections
+        for connection in list(connections):
+            connection.outbox.close(closing, grace)  # what is queued, then CLOSING; aborted after grace
+        if self._handlers:
+            _, stuck = await asyncio.wait(self._handlers, timeout=grace + 0.5)
+            for connection in list(connections):
+                connection.outbox.abort()  # a client that does not read holds us no longer
+            if stuck:
+                await asyncio.wait(stuck, timeout=grace)
+        await self._server.wait_closed()
+        await self.store.stop_saving()
+        self._relay.message_lines.close_window()
+        self._stopped.set()
+        logger.info("server stopped: %s", reason)
+
+    async def __aenter__(self) -> ChatServer:
+        """``async with ChatServer() as server:`` stops the server when the block ends."""
+        return self
+
+    async def __aexit__(
+        self, error_type: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        """Stop the server at the end of an ``async with`` block, whatever happened in it."""
+        await self.stop()
+
+    # --- One connection ------------------------------------------------------------------------
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one client from its connection to its departure, whatever the reason."""
+        peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
+        ip, address = str(peer[0]), f"{peer[0]}:{peer[1]}"
+        limits = self.limits
+        refusal = self._admission.refusal(ip)
+        if refusal is not None:
+            self._admission.turn_away(writer, address, refusal)
+            return
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def overflow(reason: str) -> None:
+            self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
+
+        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow)
+        connection = Connection(outbox, ip, address)
+        if limits.rate_limit is not None:
+            connection.flood_guard = FloodGuard(limits.rate_limit)
+        task = asyncio.current_task()
+        assert task is not None
+        self._handlers.add(task)
+        self._admission.admit(connection)
+        logger.info("connection from %s", address)
+        try:
+            await self._dispatcher.read_frames(reader, connection)
+        except ProtocolError as error:
+            logger.warning("protocol error from %s: %s", connection.name, printable(error.message))
+            connection.send_frame(Error(error.code, _truncate(error.message, MAX_REASON_BYTES)))
+        except Flooding as flooding:
+            logger.warning("%s dropped for flooding: %s", connection.name, flooding)
+            connection.send_frame(Error(ErrorCode.RATE_LIMITED, f"too many messages: {flooding}"))
+        except ConnectionError as error:
+            logger.info("connection lost with %s: %s", connection.name, error)
+        except Exception:
+            logger.exception("unexpected error while serving %s; dropping that client", connection.name)
+        finally:
+            self._depart(connection)
+            outbox.close(grace=limits.close_grace)
+            with suppress(OSError, TimeoutError):
+                async with asyncio.timeout(limits.close_grace + 1.0):  # outbox.close aborts by then
+                    await writer.wait_closed()
+            self._handlers.discard(task)
+
+    def _drop(self, connection: Connection, code: ErrorCode, reason: str) -> None:
+        """Disconnect a client that broke a limit (it may still read the ERROR); the others carry on."""
+        if connection.departed:
+            return
+        logger.warning("dropping %s: %s", connection.name, reason)
+        connection.leaving = True
+        self._depart(connection)
+        connection.outbox.close(encode(Error(code, reason)), self.limits.close_grace)
+
+    def _depart(self, connection: Connection) -> None:
+        """Forget a client that is going away, whatever the reason, and tell its room (once)."""
+        if connection.departed:
+            return
+        connection.departed = True
+        self._admission.release(connection)
+        self._relay.farewell(connection)
+        logger.info("disconnection of %s", connection.name)
+
+
+def _truncate(text: str, max_bytes: int) -> str:
+    """``text`` cut so that its UTF-8 form fits in ``max_bytes`` (without splitting a character)."""
+    return text.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")

@@ -1,0 +1,76 @@
+"""The handshake: a HELLO's pseudo is accepted (WELCOME, then the room list) or refused with a reason.
+
+A new pseudo makes a new known user, whose token goes out once, in the WELCOME. A known pseudo
+needs its owner's token: then it is that user coming back, from wherever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from chatlib.app.protocol import MAX_PSEUDO_LENGTH, Error, ErrorCode, MessageEncoder, RoomList, Welcome
+from chatlib.app.protocol.names import BadName, clean_name
+from chatlib.app.server.colors import pick_color
+from chatlib.app.server.connection import Connection
+from chatlib.app.server.persistence import ServerStore
+from chatlib.app.server.rooms import RoomRegistry
+from chatlib.app.server.users import Verdict
+
+logger = logging.getLogger(__name__)
+
+
+class Lobby:
+    """Where a connection waits until its pseudo is accepted."""
+
+    def __init__(
+        self,
+        store: ServerStore,
+        rooms: RoomRegistry[Connection],
+        clock: Callable[[], int],
+        choose_color: Callable[[Sequence[str]], str],
+    ) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._clock = clock
+        self._choose_color = choose_color
+
+    def greet(self, connection: Connection, wanted_pseudo: str, token: str) -> None:
+        """Accept a pseudo (WELCOME then ROOMS), or tell the client why not so it can try again."""
+        try:
+            pseudo = clean_name(wanted_pseudo, MAX_PSEUDO_LENGTH, "pseudo")
+        except BadName as reason:
+            connection.send_frame(Error(ErrorCode.BAD_PSEUDO, str(reason)))
+            return
+        users = self._store.users
+        verdict, user = users.judge(pseudo, token)
+        match verdict:
+            case Verdict.IN_USE:
+                connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} is already in use"))
+                return
+            case Verdict.TOKEN_MISSING:
+                connection.send_frame(
+                    Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} belongs to another user")
+                )
+                return
+            case Verdict.TOKEN_WRONG:
+                connection.send_frame(Error(ErrorCode.BAD_TOKEN, f"wrong token for the pseudo {pseudo}"))
+                return
+            case Verdict.NEW:
+                color = pick_color(users.connected_colors(), self._choose_color)
+                user, token = users.register(pseudo, color, self._clock())
+                self._store.user_registered(user)
+            case Verdict.RETURNING:
+                connection.returning = True
+        assert user is not None
+        user.connected = True
+        connection.user = user
+        connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
+        connection.said = MessageEncoder(user.pseudo, user.color)
+        connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
+        connection.send_frame(RoomList(self._rooms.listing()))
+        logger.info(
+            "%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else ""
+        )
+        verb = "came back" if connection.returning else "arrived"
+        self._store.log(f"{user.pseudo} {verb} ({connection.address})")

@@ -1,0 +1,124 @@
+"""``chat-server``: read the settings, open the logs and data folder, serve until Ctrl+C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import suppress
+from pathlib import Path
+
+from chatlib.app.server.chat_server import SHUTDOWN_REASON, ChatServer
+from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.settings import server_settings
+from chatlib.app.server.storage import default_data_dir, prepare_data_dir
+from chatlib.app.shared.logfiles import (
+    ConversationLog,
+    choose_log_dir,
+    close_conversation_log,
+    conversation_log,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def allow_open_files(wanted: int) -> None:
+    """Raise this process's open-file limit towards ``wanted`` (one per connection), if the system lets us."""
+    try:
+        import resource
+    except ImportError:  # Windows has no such limit to raise
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+async def run_server(
+    host: str,
+    port: int,
+    conversation: ConversationLog,
+    data_dir: Path | None = None,
+    history_length: int = DEFAULT_HISTORY_LENGTH,
+    limits: ServerLimits | None = None,
+) -> None:
+    """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save."""
+    limits = limits or ServerLimits()
+    allow_open_files(limits.max_connections + 64)
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):  # Windows: Ctrl+C still arrives as KeyboardInterrupt
+            loop.add_signal_handler(signal_number, stop_requested.set)
+    server = ChatServer(conversation, data_dir=data_dir, history_length=history_length, limits=limits)
+    bound_host, bound_port = await server.start(host, port)
+    loop_name = "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+    logger.info(
+        "chat server listening on %s:%d, %s event loop (Ctrl+C to stop)", bound_host, bound_port, loop_name
+    )
+    try:
+        await stop_requested.wait()
+    finally:
+        await server.stop(SHUTDOWN_REASON)
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """What makes the server's event loop: asyncio's own (None), or uvloop's (``--loop uvloop``)."""
+    if name == "uvloop":
+        import uvloop  # only when asked for: it is an optional dependency, and not on Windows
+
+        return uvloop.new_event_loop
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``chat-server`` command: read the settings, open the log file, serve until stopped."""
+    settings = server_settings(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if settings.verbose else logging.WARNING if settings.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    data_dir = settings.data_dir or default_data_dir()
+    try:
+        prepare_data_dir(data_dir)
+    except OSError as error:
+        print(
+            f"chat-server: cannot use the data folder {data_dir}: {error.strerror or error}", file=sys.stderr
+        )
+        return 1
+    log_dir = choose_log_dir(settings.log_dir)
+    conversation = conversation_log("server", log_dir)
+    logger.info("conversation log: %s", log_dir / "server.log")
+    logger.info("history and known users: %s", data_dir)
+    try:
+        with asyncio.Runner(loop_factory=event_loop_factory(settings.loop)) as runner:
+            runner.run(
+                run_server(
+                    settings.host,
+                    settings.port,
+                    conversation,
+                    data_dir,
+                    settings.history_length,
+                    settings.limits,
+                )
+            )
+    except OSError as error:
+        print(
+            f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        close_conversation_log(conversation)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

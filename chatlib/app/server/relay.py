@@ -1,0 +1,142 @@
+"""Rooms and relaying: entering and leaving rooms, and what a member says reaching the others.
+
+Every message is encoded once and handed to the room's broadcast (broadcast.py), which delivers
+a loop turn's messages to each member in one piece; each is also recorded in the room's history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from chatlib.app.protocol import (
+    MAX_ROOM_LENGTH,
+    Announcement,
+    Error,
+    ErrorCode,
+    History,
+    ImageFrom,
+    ProtocolError,
+    RoomEntered,
+    encode,
+    wording,
+)
+from chatlib.app.protocol.history import HistoryEntry, history_payload
+from chatlib.app.protocol.names import BadName, clean_name, name_key
+from chatlib.app.server.connection import Connection
+from chatlib.app.server.console_budget import DEFAULT_LINES_PER_SECOND, LineBudget
+from chatlib.app.server.persistence import ServerStore
+from chatlib.app.server.rooms import Room, RoomRegistry
+from chatlib.app.shared.images import BadImage, check_image
+from chatlib.app.shared.terminal_text import printable
+
+logger = logging.getLogger(__name__)
+
+
+class RoomRelay:
+    """The rooms' side of the server: who enters and leaves, and what they say to the others."""
+
+    def __init__(self, store: ServerStore, rooms: RoomRegistry[Connection], clock: Callable[[], int]) -> None:
+        self._store = store
+        self._history = store.history
+        self._rooms = rooms
+        self._clock = clock
+        self.message_lines = LineBudget(_report_held_back_lines)  # the console's line per message
+
+    def enter(self, connection: Connection, wanted_room: str) -> None:
+        """Move the client into a room (created if new): ENTERED, then the room hears of it."""
+        try:
+            room_name = clean_name(wanted_room, MAX_ROOM_LENGTH, "room name")
+        except BadName as reason:
+            connection.send_frame(Error(ErrorCode.BAD_ROOM, str(reason)))
+            return
+        assert connection.pseudo is not None
+        old_room = connection.room
+        if old_room is not None:
+            if name_key(old_room.name) == name_key(room_name):
+                connection.send_frame(RoomEntered(old_room.name))
+                return
+            self.leave_room(connection, old_room)
+        room = self._rooms.enter(room_name, connection)
+        connection.room = room
+        connection.send_frame(RoomEntered(room.name))
+        connection.send_frame(History(history_payload(room.name, self._history.recent(room.name))))
+        if connection.returning:
+            connection.returning = False
+            self._announce(room, wording.is_back(connection.pseudo), besides=connection)
+        else:
+            self._announce(room, wording.joined(connection.pseudo))
+        logger.info("%s entered room %s", connection.name, room.name)
+        self._store.log(f"[{room.name}] {connection.pseudo} entered the room")
+
+    def say(self, sender: Connection, room: Room[Connection], text: str) -> None:
+        """Send a SAY to the others of the sender's room as one MESSAGE, encoded once."""
+        if not text.strip():
+            return
+        assert sender.pseudo is not None and sender.said is not None
+        time_ms = self._clock()
+        room.broadcast.send(sender.said.encode(time_ms, text), skip=sender)
+        self._history.record(room.name, HistoryEntry.message(time_ms, sender.pseudo, sender.color, text))
+        if logger.isEnabledFor(logging.INFO) and self.message_lines.take():  # a count under a flood
+            logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
+            if logger.isEnabledFor(logging.DEBUG):
+                for member in room.members:
+                    if member is not sender:
+                        logger.debug("message sent to %s", member.name)
+        self._store.log(f"[{room.name}] {wording.said(sender.pseudo, text)}")
+
+    async def share_image(self, sender: Connection, data: bytes) -> None:
+        """Check an image off the event loop, then relay it to the others of the room (or refuse it)."""
+        room = sender.room
+        if room is None or sender.pseudo is None:
+            raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "IMAGE before ENTER_ROOM")
+        try:
+            facts = await asyncio.to_thread(check_image, data)
+        except BadImage as reason:
+            logger.info("image refused from %s: %s", sender.name, printable(str(reason)))
+            sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
+            return
+        time_ms = self._clock()
+        room.broadcast.send(encode(ImageFrom(time_ms, sender.pseudo, sender.color, data)), skip=sender)
+        entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
+        self._history.record(room.name, entry)
+        logger.info(
+            "image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size
+        )
+        self._store.log(f"[{room.name}] {sender.pseudo} sent an image {entry.text}")
+
+    def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
+        """Tell everyone in the room (but ``besides``) something, timestamped by the server."""
+        announcement = Announcement(self._clock(), text)
+        room.broadcast.send(encode(announcement), skip=besides)
+        room.broadcast.deliver()  # now, rare as it is: with the ENTERED or ERROR that goes with it
+        self._history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
+
+    def leave_room(self, connection: Connection, room: Room[Connection]) -> None:
+        """Take the client out of its room and tell those who stay."""
+        assert connection.pseudo is not None
+        self._rooms.leave(room, connection)
+        connection.room = None
+        self._announce(room, wording.left(connection.pseudo))
+        self._store.log(f"[{room.name}] {connection.pseudo} left the room")
+
+    def farewell(self, connection: Connection) -> None:
+        """A client is going away: out of its room, and its user marked away (known still)."""
+        if connection.room is not None:
+            self.leave_room(connection, connection.room)
+        if connection.user is not None:
+            connection.user.connected = False  # known still, but away: sent nothing until back
+            minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
+            stayed = f"connected for {minutes} min {seconds:02d} s"
+            self._store.log(f"{connection.pseudo} departed ({connection.address}), {stayed}")
+
+
+def _report_held_back_lines(count: int) -> None:
+    """Say on the console how many messages were relayed without a line each (a flood)."""
+    logger.info(
+        "%d more messages received, not shown one by one (the console shows %d a second at most)",
+        count,
+        DEFAULT_LINES_PER_SECOND,
+    )

@@ -1,0 +1,169 @@
+"""The chat server's settings: defaults < config file < command-line options (``chat-server -h``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
+from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.ratelimit import RateLimit
+from chatlib.app.shared.settings_file import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    SERVER_KEYS,
+    SettingLayers,
+    common_parser,
+    path_setting,
+    port_number,
+    positive_int,
+    positive_rate,
+    positive_seconds,
+    text_setting,
+    yes_or_no,
+)
+
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Where the server listens, where it writes its logs, how chatty its console is, and its data.
+
+    ``data_dir`` None means the per-user default (``storage.default_data_dir``).
+    """
+
+    host: str
+    port: int
+    log_dir: Path | None
+    verbose: bool
+    data_dir: Path | None = None
+    history_length: int = DEFAULT_HISTORY_LENGTH
+    limits: ServerLimits = field(default_factory=ServerLimits)
+    quiet: bool = False  # console: warnings and errors only
+    loop: str = "asyncio"  # or "uvloop"
+
+
+def history_length(text: str) -> int:
+    """Parse how many history entries to replay (0 or more); the argparse ``type`` of ``--history-length``."""
+    try:
+        length = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid history length {text!r}: not a number") from None
+    if length < 0:
+        raise argparse.ArgumentTypeError(f"invalid history length {length}: must be 0 or more")
+    return length
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """The server's limits as options (docs/ROBUSTNESS.md explains each)."""
+    defaults = ServerLimits()
+    rate = defaults.rate_limit or RateLimit()
+    group = parser.add_argument_group("limits", "what one client may do (see docs/ROBUSTNESS.md)")
+    group.add_argument(
+        "--max-connections",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_connections,
+        help=f"connections in all (default {defaults.max_connections})",
+    )
+    group.add_argument(
+        "--max-per-ip",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_connections_per_ip,
+        help=f"connections from one IP address (default {defaults.max_connections_per_ip})",
+    )
+    group.add_argument(
+        "--hello-timeout",
+        type=positive_seconds,
+        metavar="S",
+        default=defaults.hello_timeout,
+        help=f"seconds to send an accepted HELLO (default {defaults.hello_timeout:g})",
+    )
+    group.add_argument(
+        "--idle-timeout",
+        type=positive_seconds,
+        metavar="S",
+        default=defaults.idle_timeout,
+        help=f"seconds of silence before a PING (default {defaults.idle_timeout:g}); "
+        f"no answer within {defaults.pong_timeout:g} s closes the connection",
+    )
+    group.add_argument(
+        "--rate-limit",
+        type=positive_rate,
+        metavar="N",
+        default=rate.per_second,
+        help=f"messages per second allowed to each client, bursts of {rate.burst} (default {rate.per_second:g})",
+    )
+    group.add_argument(
+        "--no-rate-limit", action="store_true", help="switch flood control off (for load benchmarks)"
+    )
+
+
+def _limits(options: argparse.Namespace) -> ServerLimits:
+    """The ServerLimits the limit options ask for."""
+    defaults = ServerLimits()
+    rate_limit = None if options.no_rate_limit else replace(RateLimit(), per_second=options.rate_limit)
+    return replace(
+        defaults,
+        max_connections=options.max_connections,
+        max_connections_per_ip=options.max_per_ip,
+        hello_timeout=options.hello_timeout,
+        idle_timeout=options.idle_timeout,
+        rate_limit=rate_limit,
+    )
+
+
+def server_settings(argv: list[str] | None = None) -> ServerSettings:
+    """The chat server's settings from its command line (``sys.argv[1:]`` by default)."""
+    parser = common_parser("chat-server", "Serve the chat room over TCP.")
+    parser.add_argument(
+        "-v", "--verbose", action=argparse.BooleanOptionalAction, help="log every frame on the console"
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="console: warnings and errors only, no line per connection or message (the log file keeps all)",
+    )
+    parser.add_argument(
+        "--loop",
+        choices=EVENT_LOOPS,
+        default="asyncio",
+        help="event loop: asyncio's own (default), or uvloop, built on libuv (faster under load)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder for the history and the known users (default ~/.local/share/chat_room)",
+    )
+    parser.add_argument(
+        "--history-length",
+        type=history_length,
+        metavar="N",
+        help=f"messages replayed to someone entering a room (default {DEFAULT_HISTORY_LENGTH})",
+    )
+    _add_limit_options(parser)
+    options = parser.parse_args(argv)
+    if options.quiet and options.verbose:
+        parser.error("--quiet and --verbose cannot go together")
+    if options.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        parser.error("--loop uvloop: uvloop is not installed (pip install uvloop; not on Windows)")
+    layers = SettingLayers(parser, options, SERVER_KEYS)
+    return ServerSettings(
+        host=layers.pick(options.address, "HOST", text_setting, DEFAULT_HOST),
+        port=layers.pick(options.port, "PORT", port_number, DEFAULT_PORT),
+        log_dir=layers.pick(options.log_dir, "LOG_DIR", path_setting, None),
+        verbose=layers.pick(options.verbose, "VERBOSE", yes_or_no, False),
+        data_dir=layers.pick(options.data_dir, "DATA_DIR", path_setting, None),
+        history_length=layers.pick(
+            options.history_length, "HISTORY_LENGTH", history_length, DEFAULT_HISTORY_LENGTH
+        ),
+        limits=_limits(options),
+        quiet=options.quiet,
+        loop=options.loop,
+    )
