@@ -136,6 +136,28 @@ async def test_ii_6_a_departure_is_announced_to_those_left(
     assert await alice.line() == "carol a dit : bye bob"
 
 
+async def test_ii_6_server_stopping_tells_everyone_and_announces_no_departure(
+    serve: Serve, connect: Connect
+) -> None:
+    server = await serve("ii_6")
+    alice = await join(connect, server.port, "alice")
+    bob = await join(connect, server.port, "bob", alice)
+    carol = await join(connect, server.port, "carol", alice, bob)
+    await server.stop()
+    for member in (alice, bob, carol):
+        assert await member.rest() == "Annonce : le serveur s'arr\u00eate\n"
+    assert not any("left" in line for line in server.lines)
+
+
+async def test_ii_5_server_stopping_just_hangs_up(serve: Serve, connect: Connect) -> None:
+    server = await serve("ii_5")
+    alice = await join(connect, server.port, "alice")
+    bob = await join(connect, server.port, "bob", alice)
+    await server.stop()
+    assert await alice.rest() == ""
+    assert await bob.rest() == ""
+
+
 async def test_ii_6_client_stops_when_the_server_goes_away(serve: Serve, connect: Connect) -> None:
     server = await serve("ii_6")
     bob = await join(connect, server.port, "bob")

@@ -1,5 +1,7 @@
 """Stage ii_6, server: a client that leaves is removed and everyone left is told.
 
+When the server itself stops, nobody has left: each client is told the server is stopping.
+
 Run it with `python -m chatlib.stages.ii_6.server [-a ADDRESS] [-p PORT]`.
 """
 
@@ -26,6 +28,7 @@ CLIENTS: dict[Address, dict[str, Any]] = {}
 
 HELLO_ERROR = "Error: the first message must be Hello|<PSEUDO>"
 UTF8_ERROR = "Error: that message was not valid UTF-8 text; it was not sent"
+SERVER_STOPPING = "Annonce : le serveur s'arrête"
 
 
 def decode_message(data: bytes) -> str:
@@ -106,6 +109,11 @@ async def handle_client(
             await send_to_all(f"{pseudo} a dit : {message}", except_address=address)
     except ConnectionError:
         pass  # the client vanished: it leaves like any other, below
+    except asyncio.CancelledError:
+        # The server is stopping (Ctrl+C): no departure to announce, but this client must know why it ends.
+        CLIENTS.pop(address, None)
+        writer.write(f"{SERVER_STOPPING}\n".encode())
+        raise
     finally:
         if address in CLIENTS:
             pseudo = CLIENTS.pop(address)["pseudo"]
