@@ -1,14 +1,25 @@
-"""What the stages' command-line tools share: the address options, clean exits, safe display."""
+"""What the stages' command-line tools share: address options, the keyboard, clean exits, safe display."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from aioconsole import ainput
+from prompt_toolkit import PromptSession
+
+try:
+    import termios
+except ImportError:  # Windows has no termios: its console is left alone
+    termios = None  # type: ignore[assignment]
+
+TerminalSettings = list[Any]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8888
@@ -47,9 +58,61 @@ def parse_address(description: str, argv: Sequence[str] | None = None) -> argpar
     return parser.parse_args(argv)
 
 
+@functools.cache
+def typing_session() -> PromptSession[str]:
+    """The terminal's line editor, made once: it also remembers the lines typed (Up and Down recall them)."""
+    return PromptSession()
+
+
+async def read_typed_line(prompt: str) -> str:
+    """Wait for the next line the user types, without blocking the event loop: an asynchronous input().
+
+    The lab sheet suggests `aioconsole.ainput()`, but the terminal itself echoes what it reads, and
+    a message printed meanwhile wipes out the line being typed (the keys are still there, unseen).
+    prompt_toolkit edits the line itself instead: run the client inside `patch_stdout()`, and
+    everything printed goes above the line being typed, which stays on screen, intact.
+    Input from a pipe or a file has no one typing, and is read with ainput().
+    Raises EOFError when the user ends with Ctrl+D or Ctrl+C, or at the end of the input.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return await ainput()
+    try:
+        return await typing_session().prompt_async(prompt)
+    except KeyboardInterrupt:
+        # prompt_toolkit reads Ctrl+C as a key and raises KeyboardInterrupt, which asyncio
+        # mishandles inside a task (a stray traceback): end the input as Ctrl+D does.
+        raise EOFError("Ctrl+C") from None
+
+
+def keyboard_terminal() -> int | None:
+    """The file descriptor of the terminal the keyboard types into, if it is one we can restore."""
+    if termios is None or sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
+        return None
+    descriptor = sys.stdin.fileno()
+    # Only the program in the foreground may set the terminal (one in the background would be stopped).
+    return descriptor if os.tcgetpgrp(descriptor) == os.getpgrp() else None
+
+
+def terminal_settings() -> TerminalSettings | None:
+    """The keyboard terminal's settings as they are now, to give it back as found."""
+    descriptor = keyboard_terminal()
+    return None if descriptor is None else termios.tcgetattr(descriptor)
+
+
+def restore_terminal(settings: TerminalSettings | None) -> None:
+    """Give the terminal back as found, dropping keys typed but never read: the shell must not run them."""
+    descriptor = keyboard_terminal()
+    if settings is not None and descriptor is not None:
+        termios.tcsetattr(descriptor, termios.TCSAFLUSH, settings)
+
+
 @contextmanager
 def clean_exit() -> Iterator[None]:
-    """End a command-line tool with one short line, not a traceback, on Ctrl+C, Ctrl+D or a network error."""
+    """End a command-line tool with one short line, not a traceback, on Ctrl+C, Ctrl+D or a network error.
+
+    The terminal is left as it was found, with nothing typed left over for the shell.
+    """
+    settings = terminal_settings()
     try:
         yield
     except (KeyboardInterrupt, EOFError):
@@ -61,13 +124,7 @@ def clean_exit() -> Iterator[None]:
     except OSError as error:
         sys.exit(f"\nError: {error}")
     finally:
-        restore_blocking_terminal()
-
-
-def restore_blocking_terminal() -> None:
-    """Give the terminal back in blocking mode: aioconsole made it non-blocking, and the shell shares it."""
-    if os.name == "posix" and sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty():
-        os.set_blocking(sys.stdin.fileno(), True)
+        restore_terminal(settings)
 
 
 def quiet_cancelled_connections() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Iterator
@@ -104,6 +105,8 @@ server = await serve_in_background(stage.start_server, "127.0.0.1", {port})
         ["-m", "chatlib.stages.ii_6.client", "-p", str(port)],
         encoding="utf-8",
         timeout=TIMEOUT,
+        # no terminal emulator here to answer prompt_toolkit's cursor position requests
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"},
     )
     alice.expect_exact("Your pseudo: ")
     alice.sendline("alice")
@@ -132,6 +135,7 @@ server = await serve_in_background(stage.start_server, "127.0.0.1", {port})
         assert "Traceback" not in alice.before
         assert bob_lines.readline() == "Annonce : alice a quitt\u00e9 la chatroom\n"
         run_cell(kernel, "await stop_all()")
+        assert bob_lines.readline() == "Annonce : le serveur s'arr\u00eate\n"
         assert bob_lines.readline() == ""  # the server hung up on bob too
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT).close()

@@ -8,20 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from aioconsole import ainput
+from prompt_toolkit.patch_stdout import patch_stdout
 
-from chatlib.stages.cli import clean_exit, parse_address, printable
+from chatlib.stages.cli import clean_exit, parse_address, printable, read_typed_line
 
 PROMPT = "> "
-
-
-def show_above_prompt(line: str) -> None:
-    """Show a received line in place of the prompt, then draw the prompt again below it.
-
-    "\\r" goes back to the start of the line and "\\x1b[K" clears it, so an incoming message
-    never ends up glued to the prompt. (What the user was typing is still there: Enter sends it.)
-    """
-    print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
 
 
 async def send_typed_lines(writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]) -> None:
@@ -42,7 +33,7 @@ async def show_received_lines(reader: asyncio.StreamReader, show: Callable[[str]
 async def run_client(
     host: str,
     port: int,
-    read_line: Callable[[str], Awaitable[str]] = ainput,
+    read_line: Callable[[str], Awaitable[str]] = read_typed_line,
     show: Callable[[str], None] = print,
 ) -> None:
     """Say Hello, then type and receive at the same time until one side stops."""
@@ -63,8 +54,8 @@ async def run_client(
 def main(argv: list[str] | None = None) -> None:
     """The command line: parse the address, chat, exit cleanly."""
     args = parse_address("Stage ii_4 chat client.", argv)
-    with clean_exit():
-        asyncio.run(run_client(args.address, args.port, show=show_above_prompt))
+    with clean_exit(), patch_stdout():  # what is printed goes above the line being typed
+        asyncio.run(run_client(args.address, args.port))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from aioconsole import ainput
+from prompt_toolkit.patch_stdout import patch_stdout
 
-from chatlib.stages.cli import clean_exit, parse_address, printable
+from chatlib.stages.cli import clean_exit, parse_address, printable, read_typed_line
 
 PROMPT = "> "
 
@@ -20,15 +20,6 @@ def ask_pseudo(ask: Callable[[str], str] = input) -> str:
     while not (pseudo := ask("Your pseudo: ").strip()):
         print("A pseudo cannot be empty.")
     return pseudo
-
-
-def show_above_prompt(line: str) -> None:
-    """Show a received line in place of the prompt, then draw the prompt again below it.
-
-    "\\r" goes back to the start of the line and "\\x1b[K" clears it, so an incoming message
-    never ends up glued to the prompt. (What the user was typing is still there: Enter sends it.)
-    """
-    print(f"\r\x1b[K{line}\n{PROMPT}", end="", flush=True)
 
 
 async def send_typed_lines(writer: asyncio.StreamWriter, read_line: Callable[[str], Awaitable[str]]) -> None:
@@ -51,7 +42,7 @@ async def run_client(
     host: str,
     port: int,
     pseudo: str,
-    read_line: Callable[[str], Awaitable[str]] = ainput,
+    read_line: Callable[[str], Awaitable[str]] = read_typed_line,
     show: Callable[[str], None] = print,
 ) -> None:
     """Join the chat room as `pseudo`, then type and receive at the same time until one side stops."""
@@ -74,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_address("Stage ii_6 chat client.", argv)
     with clean_exit():
         pseudo = ask_pseudo()
-        asyncio.run(run_client(args.address, args.port, pseudo, show=show_above_prompt))
+        with patch_stdout():  # what is printed goes above the line being typed
+            asyncio.run(run_client(args.address, args.port, pseudo))
 
 
 if __name__ == "__main__":
