@@ -1,15 +1,17 @@
 """Run the course's chat servers and clients as background tasks of a notebook's event loop.
 
 In Jupyter the kernel's event loop keeps running between cells, so a server started with
-``server = await serve_in_background(start_server, port=8888)`` goes on serving while the
-student runs other cells and chats from terminals. Its console lines appear under the cell
-that started it (updated as they arrive) and stay in ``server.lines``. Running that cell
-again replaces the server on the same address; ``await server.stop()`` stops it, and
-``await stop_all()`` (the notebook's last cell) stops every server and client left.
+``server = await serve_in_background(start_server, HOST, PORT)`` goes on serving while the
+student runs other cells and chats from terminals. The cell that starts it shows what starting
+printed (``Serving on 127.0.0.1:8888``); what the server prints later, for its connections, is
+kept in ``server.lines`` and shown when asked: ``server.print_lines()`` (everything so far) or
+``server.print_new_lines()`` (what came since the last time), so each cell's output shows what
+that cell did. Running the starting cell again replaces the server on the same address;
+``await server.stop()`` stops it, and ``await stop_all()`` (the notebook's last cell) stops every
+server and client left. A port already taken raises ``PortInUse``, one line saying by whom.
 
 ``start_client`` does the same for a stage's ``run_client``: the lines it would read from the
 keyboard come from ``client.type(...)`` and the lines it shows are kept in ``client.lines``.
-Outside IPython (tests, scripts) the display falls back to ``print``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import contextvars
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from chatlib.notebook.ports import PortInUse, is_address_in_use
+
 Show = Callable[[str], None]
 ServerFactory = Callable[[str, int, Show], Awaitable[asyncio.Server]]
 ClientCoroutine = Callable[..., Coroutine[Any, Any, None]]
 
 DEFAULT_HOST = "127.0.0.1"
-DISPLAYED_LINES = 40
+MAX_SHOWN_CHARACTERS = 160  # a longer line is printed cut in the middle, with how much was left out
 STOP_TIMEOUT = 5.0
 
 _SERVERS: dict[tuple[str, int], BackgroundServer] = {}
@@ -37,27 +41,47 @@ _CONNECTION_TASKS: contextvars.ContextVar[set[asyncio.Task[Any]] | None] = conte
 
 
 class LiveText:
-    """Lines shown under the notebook cell that created them, refreshed as lines are added."""
+    """The lines a background program showed, kept to be printed when asked.
+
+    A line added by the code that created the object (the cell that starts a server, say) is
+    printed at once, under that cell; a line added from elsewhere (a connection's task, while
+    later cells run or while nothing runs) is only kept, so that it never lands under an
+    unrelated cell.
+    """
 
     def __init__(self, title: str) -> None:
         self.title = title
         self.lines: list[str] = []
+        self._not_shown: list[str] = []  # kept lines that no cell has printed yet
         self._changed = asyncio.Event()
-        self._display = _new_display(title)
+        self._creator = _current_task()
 
     def add(self, line: str) -> None:
-        """Keep a line, and show it (in place under the cell in Jupyter, printed elsewhere)."""
+        """Keep a line; print it too if it comes from the code that created this object."""
         self.lines.append(line)
         self._changed.set()
-        if self._display is None:
-            print(f"[{self.title}] {line}", flush=True)
+        if self._creator is not None and _current_task() is self._creator:
+            _print([line])
         else:
-            shown = "\n".join([self.title, *self.lines[-DISPLAYED_LINES:]])
-            self._display.update({"text/plain": shown}, raw=True)
+            self._not_shown.append(line)
+
+    def announce(self, line: str) -> None:
+        """Keep a line and print it under the cell running now: something that cell did."""
+        self.lines.append(line)
+        self._changed.set()
+        _print([line])
 
     def print_lines(self) -> None:
         """Print every line so far (what a terminal running this program would show)."""
-        print("\n".join(self.lines))
+        _print(self.lines)
+        self._not_shown.clear()
+
+    def print_new_lines(self) -> None:
+        """Print the lines no cell has printed yet: what happened since the last look."""
+        if not self._not_shown:
+            print(f"({self.title}: nothing new)")
+        _print(self._not_shown)
+        self._not_shown.clear()
 
     async def wait_for(self, line: str, timeout: float = 5.0) -> None:
         """Wait until exactly `line` has been shown; TimeoutError after `timeout` seconds."""
@@ -71,17 +95,26 @@ class LiveText:
                 await self._changed.wait()
 
 
-def _new_display(title: str) -> Any:
-    """A display handle under the running notebook cell, or None outside a Jupyter kernel."""
+def _print(lines: list[str]) -> None:
+    """Print lines, each shortened if very long."""
+    if lines:
+        print("\n".join(shorten(line) for line in lines), flush=True)
+
+
+def shorten(line: str, limit: int = MAX_SHOWN_CHARACTERS) -> str:
+    """`line`, cut in the middle when longer than `limit`, saying how many characters were left out."""
+    if len(line) <= limit:
+        return line
+    kept = limit // 2
+    return f"{line[:kept]}[...{len(line) - 2 * kept} more characters...]{line[-kept:]}"
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    """The task running now, or None outside a running event loop."""
     try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
+        return asyncio.current_task()
+    except RuntimeError:
         return None
-    shell = get_ipython()
-    if shell is None or getattr(shell, "kernel", None) is None:
-        return None
-    return display({"text/plain": title}, raw=True, display_id=True)
 
 
 class BackgroundServer(LiveText):
@@ -95,14 +128,24 @@ class BackgroundServer(LiveText):
         self._connections: set[asyncio.Task[Any]] = set()
 
     async def start(self, start_server: ServerFactory) -> None:
-        """Start the server; every task its connections create is recorded so `stop` can end them."""
+        """Start the server and print what it printed while starting.
+
+        Every task its connections create is recorded, so that `stop` can end them.
+        """
         _install_connection_tracking()
         context = contextvars.copy_context()
         context.run(_CONNECTION_TASKS.set, self._connections)
         starting = asyncio.get_running_loop().create_task(
             start_server(self.host, self.port, self.add), context=context
         )
-        self._server = await starting
+        try:
+            self._server = await starting
+        except OSError as error:
+            if is_address_in_use(error):
+                raise PortInUse(self.host, self.port) from None
+            raise
+        if self._not_shown:
+            self.print_new_lines()  # what starting printed ("Serving on ..."), under the starting cell
         self.port = self._server.sockets[0].getsockname()[1]
         self.title = f"Server {self.host}:{self.port} console"
 
@@ -119,7 +162,7 @@ class BackgroundServer(LiveText):
         if connections:
             await asyncio.wait(connections, timeout=STOP_TIMEOUT)
         await server.wait_closed()
-        self.add("Server stopped.")
+        self.announce("Server stopped.")
 
 
 class BackgroundClient(LiveText):
