@@ -272,3 +272,17 @@ async def test_quiet_and_verbose_cannot_go_together(start_server: ServerStarter)
     status, rest = await server.finish()
     assert status == 2
     assert rest.splitlines()[-1] == "chat-server: error: --quiet and --verbose cannot go together"
+
+
+async def test_verbose_adds_the_chats_own_detail_only(start_server: ServerStarter, tmp_path: Path) -> None:
+    server = await start_server("-p", "0", "--log-dir", str(tmp_path / "logs"), "-v")
+    port = int((await server.wait_for_line(r"chat server listening on 127\.0\.0\.1:(\d+)")).group(1))
+    alice = await FrameClient.connect("127.0.0.1", port)
+    bob = await bob_joins_alice(alice, port)
+    await bob.say("détail")
+    await alice.next_frame()
+    await server.wait_for_line(r"DEBUG message sent to alice")
+    server.process.send_signal(signal.SIGTERM)
+    _, rest = await server.finish()
+    debug_lines = [line for line in [*server.lines, *rest.splitlines()] if " DEBUG " in line]
+    assert debug_lines and all(" DEBUG message sent to " in line for line in debug_lines), debug_lines

@@ -23,6 +23,7 @@ from chatlib.app.shared.logfiles import (
 )
 
 logger = logging.getLogger(__name__)
+CHAT_LOGGER = "chatlib"  # the parent of every logger of the chat's own modules
 
 
 def allow_open_files(wanted: int) -> None:
@@ -75,14 +76,22 @@ def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | N
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The ``chat-server`` command: read the settings, open the log file, serve until stopped."""
-    settings = server_settings(argv)
+def configure_console(verbose: bool, quiet: bool) -> None:
+    """Console logs: INFO and above (WARNING with ``quiet``); ``verbose`` adds the chat's own DEBUG
+    lines, not those of the libraries it uses (asyncio's "Using selector", say)."""
     logging.basicConfig(
-        level=logging.DEBUG if settings.verbose else logging.WARNING if settings.quiet else logging.INFO,
+        level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    if verbose:
+        logging.getLogger(CHAT_LOGGER).setLevel(logging.DEBUG)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``chat-server`` command: read the settings, open the log file, serve until stopped."""
+    settings = server_settings(argv)
+    configure_console(verbose=settings.verbose, quiet=settings.quiet)
     data_dir = settings.data_dir or default_data_dir()
     try:
         prepare_data_dir(data_dir)
