@@ -10,13 +10,16 @@ from nbclient import NotebookClient
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def execute_notebook(name: str, *, cell_timeout: int = 120) -> nbformat.NotebookNode:
-    """Run every cell of `notebooks/<name>` top to bottom and return the executed notebook.
+def execute_notebook(
+    name: str | nbformat.NotebookNode, *, cell_timeout: int = 120
+) -> nbformat.NotebookNode:
+    """Run every cell of `notebooks/<name>` (or of a notebook already read) top to bottom and return
+    the executed notebook.
 
     Cells tagged ``raises-exception`` may raise (they show an expected error);
     any other cell error fails the run with nbclient's CellExecutionError.
     """
-    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4) if isinstance(name, str) else name
     client = NotebookClient(
         notebook,
         timeout=cell_timeout,

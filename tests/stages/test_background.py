@@ -78,7 +78,10 @@ async def test_connection_lines_wait_for_print_new_lines(capsys: pytest.CaptureF
         server.print_new_lines()
         assert capsys.readouterr().out == f"(Server 127.0.0.1:{server.port} console: nothing new)\n"
         server.print_lines()
-        assert capsys.readouterr().out.splitlines() == [f"Serving on 127.0.0.1:{server.port}", shorten(joined)]
+        assert capsys.readouterr().out.splitlines() == [
+            f"Serving on 127.0.0.1:{server.port}",
+            shorten(joined),
+        ]
         await client.close()
     finally:
         await stop_all()

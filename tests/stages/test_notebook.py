@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import nbformat
 import pexpect
@@ -13,6 +15,8 @@ import pytest
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
+from chatlib.classroom.exercises import STEPS
+from chatlib.classroom.skeletons import write_mycode
 from tests.notebook_runner import NOTEBOOKS, cell_text_outputs, execute_notebook
 
 TIMEOUT = 20
@@ -26,11 +30,33 @@ def free_port() -> int:
 
 
 @pytest.mark.notebook
-def test_the_chat_room_notebook_runs_headless_and_shows_each_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_chat_room_notebook_runs_headless_and_shows_each_stage(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     port = free_port()
     monkeypatch.setenv("CHAT_PORT", str(port))
+    write_mycode(tmp_path / "mycode", solutions=frozenset(STEPS))  # a student who wrote every stage
+    monkeypatch.setenv("CHATLIB_MYCODE", str(tmp_path / "mycode"))
     notebook = execute_notebook("02_chat_room.ipynb")
+    cells = {cell.id: cell for cell in notebook.cells}
     outputs = "\n".join(cell_text_outputs(cell) for cell in notebook.cells if cell.cell_type == "code")
+    for stage in ("ii-2", "ii-3", "ii-4", "ii-5", "ii-6"):
+        assert cell_text_outputs(cells[f"check-{stage}"]).endswith("every scenario checked passed")
+    # the student's own server and client, run from cells
+    assert cell_text_outputs(cells["run-ii-2-server"]) == f"Serving on 127.0.0.1:{port}\n"
+    mine = cell_text_outputs(cells["run-ii-2-client"]).splitlines()
+    assert mine[0].startswith("Hello 127.0.0.1:") and mine[1:] == [
+        "Your server's console:",
+        f"Message received from 127.0.0.1:{mine[0].split(':')[-1]} : Hello",
+    ]
+    # a server's start cell shows what starting printed, never what later cells made it print
+    assert cell_text_outputs(cells["a4b45166"]) == f"Server stopped.\nServing on 127.0.0.1:{port}\n"
+    assert cell_text_outputs(cells["0d9d2a45"]) == (
+        f"Serving on 127.0.0.1:{port}\n"
+        "demo hears: Annonce : demo a rejoint la chatroom\n"
+        "alice sees: demo a dit : first messagesecond message\n"
+    )
+    assert max(len(line) for line in outputs.splitlines()) <= 160  # no 1024-character line of x
     expected = [
         f"The chat servers of this notebook listen on 127.0.0.1:{port}",
         f"Serving on 127.0.0.1:{port}",
@@ -49,6 +75,14 @@ def test_the_chat_room_notebook_runs_headless_and_shows_each_stage(monkeypatch: 
     ]
     for text in expected:
         assert text in outputs
+
+
+def test_every_row_of_the_stages_table_has_its_two_columns() -> None:
+    stored = nbformat.read(NOTEBOOKS / "02_chat_room.ipynb", as_version=4)
+    rows = [line for line in stored.cells[0].source.splitlines() if line.startswith("|")]
+    assert len(rows) == 7
+    for row in rows:  # a pipe inside a cell is escaped, `Hello\\|<PSEUDO>`, so it does not split it
+        assert len(re.split(r"(?<!\\)\|", row)) == 4, row
 
 
 def test_the_notebook_is_stored_without_outputs() -> None:
