@@ -1,9 +1,10 @@
 """Images in the chat: what counts as an acceptable one, and how a terminal shows it.
 
 The server checks every IMAGE before relaying it, and the client checks a file before sending
-it, with the same ``check_image``: a real PNG or JPEG, at most ``MAX_IMAGE_BYTES`` long and
-``MAX_IMAGE_PIXELS`` pixels. The pixel count is read from the header before anything is
-decoded, so a small file that would expand into gigabytes (a "decompression bomb") is refused
+it, with the same ``check_image``: a real PNG or JPEG, at most ``MAX_IMAGE_BYTES`` long,
+``MAX_IMAGE_PIXELS`` pixels and ``MAX_IMAGE_SIDE`` pixels on a side (the documents quote these
+constants; a test checks that they agree). The pixel count is read from the header before anything
+is decoded, so a small file that would expand into gigabytes (a "decompression bomb") is refused
 cheaply. Checking decodes the whole image, so call it from a worker thread on an event loop.
 """
 
@@ -18,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 from chatlib.app.protocol import MAX_IMAGE_BYTES
 from chatlib.app.protocol.history import ImageFacts
 
-MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_IMAGE_PIXELS = 16 * 1024 * 1024  # width × height, whatever the shape: 8000 × 1000 is fine
 MAX_IMAGE_SIDE = 8192  # pixels: a 1×16M-pixel strip is no picture either
 ACCEPTED_FORMATS = ("PNG", "JPEG")
 ART_WIDTH_RATIO = 2.2  # a terminal cell is about twice as high as it is wide
