@@ -2,7 +2,10 @@
 users driven by code whose screens a cell can show.
 
 ``server = await start_chat_server(host, port)`` serves on the kernel's event loop while other
-cells run; its console lines appear under that cell. Running the cell again replaces it (with
+cells run; the cell shows what starting logged, and the console lines that come later are kept in
+``server.lines`` (``server.print_new_lines()`` shows those no cell has shown yet), so that they
+never land under an unrelated cell. A port already taken raises ``PortInUse``, one line saying by
+whom. Running the cell again replaces the server (with
 ``data_dir=...`` the new server finds the known users and the history the last one saved).
 ``alice = await join_chat("alice", "general", host, port)`` runs the finished client's session
 (``chatlib.app.client.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
@@ -29,6 +32,7 @@ from chatlib.app.protocol import Welcome, wording
 from chatlib.app.protocol.names import name_key
 from chatlib.app.server.chat_server import ChatServer
 from chatlib.notebook.background import LiveText
+from chatlib.notebook.ports import PortInUse, is_address_in_use
 
 DEFAULT_HOST = "127.0.0.1"
 TIMEOUT = 5.0
@@ -69,8 +73,10 @@ class NotebookServer(LiveText):
         self._attach_console()
         try:
             self.host, self.port = await self.chat.start(self.host, self.port)
-        except OSError:
+        except OSError as error:
             self._detach_console()
+            if is_address_in_use(error):
+                raise PortInUse(self.host, self.port) from None  # one line: who holds it, what to do
             raise
         self.title = f"Chat server {self.host}:{self.port} console"
         self.add(f"listening on {self.host}:{self.port}")

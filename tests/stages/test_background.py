@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chatlib.notebook.app_demo import start_chat_server
 from chatlib.notebook.background import serve_in_background, shorten, start_client, stop_all
 from chatlib.notebook.ports import PortInUse
 from chatlib.stages.ii_3.server import start_server as start_ii_3_server
@@ -120,3 +121,12 @@ async def test_a_stage_server_running_in_a_terminal_is_named_with_its_pid() -> N
         f"(pid {terminal.pid}): stop it (Ctrl+C in its terminal, or `kill {terminal.pid}`), or set PORT to "
         "another number in the notebook's first cell and run the notebook again."
     )
+
+
+async def test_the_finished_chat_server_names_who_holds_its_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(PortInUse, match=f"^Port {port} on 127.0.0.1 is already in use by this notebook's"):
+            await start_chat_server("127.0.0.1", port)
