@@ -188,9 +188,9 @@ async def test_commands(start_session: SessionStarter, connect: ClientFactory) -
 
     alice.type("/join python")
     await alice.wait_for("* You are now in room python.")
-    await alice.wait_for("Annonce : alice a rejoint la chatroom")
+    await alice.wait_for("Annonce : alice arrive du salon jeux")
     departure = await bob.next_frame()
-    assert isinstance(departure, Announcement) and departure.text == "Annonce : alice a quitté la chatroom"
+    assert isinstance(departure, Announcement) and departure.text == "Annonce : alice passe dans le salon python"
     alice.end_input()
     assert await finished(session) is SessionEnd.LEFT
 

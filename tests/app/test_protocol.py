@@ -395,3 +395,8 @@ def test_wording_matches_the_lab_sheet_byte_for_byte() -> None:
     assert wording.said("it4", "salut") == "it4 a dit : salut"
     assert wording.welcome_back("it4") == "Welcome back it4 !"
     assert wording.is_back("it4") == "it4 est de retour !"
+
+
+def test_a_room_change_is_worded_as_one_in_the_lab_sheets_style() -> None:
+    assert wording.moved_to("it4", "jeux") == "Annonce : it4 passe dans le salon jeux"
+    assert wording.arrived_from("it4", "général") == "Annonce : it4 arrive du salon général"

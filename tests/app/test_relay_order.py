@@ -164,7 +164,9 @@ async def test_who_comes_and_goes_gets_exactly_what_is_said_while_there(server: 
 
     left, back = RoomEntered(ELSEWHERE), RoomEntered(ROOM)
     history_back = list(tom.history_after(back).entries)
-    tom_left = next(i for i, entry in enumerate(history_back) if entry.text == wording.left("tom"))
+    tom_left = next(
+        i for i, entry in enumerate(history_back) if entry.text == wording.moved_to("tom", ELSEWHERE)
+    )
     for sender in SENDERS:
         before = tom.messages_between(None, left, sender)
         assert before == said(

@@ -181,11 +181,13 @@ async def test_entering_another_room_moves_the_user(connect: ClientFactory) -> N
     bob = await connect("bob", "jeux")
     carol = await connect("carol", "general")
     await alice.next_frame()  # bob's arrival
-    await bob.enter("general")
+    await bob.enter_quietly("general")
+    arrival = await bob.next_frame()
+    assert isinstance(arrival, Announcement) and arrival.text == "Annonce : bob arrive du salon jeux"
     left = await alice.next_frame()
-    assert isinstance(left, Announcement) and left.text == "Annonce : bob a quitté la chatroom"
+    assert isinstance(left, Announcement) and left.text == "Annonce : bob passe dans le salon general"
     joined = await carol.next_frame()
-    assert isinstance(joined, Announcement) and joined.text == "Annonce : bob a rejoint la chatroom"
+    assert isinstance(joined, Announcement) and joined.text == "Annonce : bob arrive du salon jeux"
     await bob.say("me voici")
     message = await carol.next_frame()
     assert isinstance(message, Message) and message.text == "me voici"

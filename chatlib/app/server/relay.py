@@ -58,7 +58,7 @@ class RoomRelay:
             if name_key(old_room.name) == name_key(room_name):
                 connection.send_frame(RoomEntered(old_room.name))
                 return
-            self.leave_room(connection, old_room)
+            self.leave_room(connection, old_room, wording.moved_to(connection.pseudo, room_name))
         room = self._rooms.enter(room_name, connection)
         connection.room = room
         connection.send_frame(RoomEntered(room.name))
@@ -66,6 +66,8 @@ class RoomRelay:
         if connection.returning:
             connection.returning = False
             self._announce(room, wording.is_back(connection.pseudo), besides=connection)
+        elif old_room is not None:
+            self._announce(room, wording.arrived_from(connection.pseudo, old_room.name))
         else:
             self._announce(room, wording.joined(connection.pseudo))
         logger.info("%s entered room %s", connection.name, room.name)
@@ -114,12 +116,15 @@ class RoomRelay:
         room.broadcast.deliver()  # now, rare as it is: with the ENTERED or ERROR that goes with it
         self._history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
 
-    def leave_room(self, connection: Connection, room: Room[Connection]) -> None:
-        """Take the client out of its room and tell those who stay."""
+    def leave_room(
+        self, connection: Connection, room: Room[Connection], announcement: str | None = None
+    ) -> None:
+        """Take the client out of its room and tell those who stay: ``announcement``, by default
+        that the client left the chat."""
         assert connection.pseudo is not None
         self._rooms.leave(room, connection)
         connection.room = None
-        self._announce(room, wording.left(connection.pseudo))
+        self._announce(room, announcement or wording.left(connection.pseudo))
         self._store.log(f"[{room.name}] {connection.pseudo} left the room")
 
     def farewell(self, connection: Connection) -> None:
