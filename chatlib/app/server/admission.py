@@ -8,6 +8,7 @@ import logging
 from chatlib.app.protocol import Error, ErrorCode, encode
 from chatlib.app.server.connection import Connection
 from chatlib.app.server.limits import ServerLimits
+from chatlib.app.server.streams import ByteWriter
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class Admission:
         if remaining:
             self._per_ip[connection.ip] = remaining
 
-    def turn_away(self, writer: asyncio.StreamWriter, address: str, reason: str) -> None:
+    def turn_away(self, writer: ByteWriter, address: str, reason: str) -> None:
         """Refuse a connection over the limits: ERROR SERVER_FULL, then close (abort if unread)."""
         logger.warning("connection from %s refused: %s", address, reason)
         writer.write(encode(Error(ErrorCode.SERVER_FULL, reason)))

@@ -17,6 +17,8 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 
+from chatlib.app.server.streams import ByteWriter
+
 
 class Outbox:
     """The frames waiting to go to one client, sent in one write per loop turn, within bounds."""
@@ -40,7 +42,7 @@ class Outbox:
 
     def __init__(
         self,
-        writer: asyncio.StreamWriter,
+        writer: ByteWriter,
         max_bytes: int,
         max_frames: int,
         on_overflow: Callable[[str], None],
