@@ -37,6 +37,7 @@ from chatlib.app.server.persistence import ServerStore
 from chatlib.app.server.ratelimit import FloodGuard, Flooding
 from chatlib.app.server.relay import RoomRelay
 from chatlib.app.server.rooms import RoomRegistry
+from chatlib.app.server.streams import ByteReader, ByteWriter
 from chatlib.app.server.users import KnownUsers
 from chatlib.app.shared.logfiles import ConversationLog
 from chatlib.app.shared.terminal_text import printable
@@ -171,7 +172,19 @@ class ChatServer:
 
     # --- One connection ------------------------------------------------------------------------
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def serve_connection(self, reader: ByteReader, writer: ByteWriter) -> None:
+        """Serve a connection that came another way than the TCP listener (a browser's WebSocket, web/).
+
+        It is served as a TCP connection is, under the same limits; once the server is stopping,
+        it is told so and closed.
+        """
+        if self._server is None or not self._server.is_serving():
+            writer.write(encode(Closing(SHUTDOWN_REASON)))
+            writer.close()
+            return
+        await self._serve_client(reader, writer)
+
+    async def _serve_client(self, reader: ByteReader, writer: ByteWriter) -> None:
         """Serve one client from its connection to its departure, whatever the reason."""
         peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
         ip, address = str(peer[0]), f"{peer[0]}:{peer[1]}"
