@@ -7,7 +7,8 @@ state folder is chosen, and looks like::
 
     {"127.0.0.1:8888": {"alice": "<token>", "bob": "<token>"}}
 
-Pseudos are keyed in the server's case-insensitive form. The file is replaced atomically (a
+Pseudos are keyed in the server's form (``name_key``: case and look-alikes ignored); a file
+written with an older form is re-keyed as it is read. The file is replaced atomically (a
 temporary file renamed over it), so a crash never leaves half of it. Tokens are never printed
 or logged.
 """
@@ -37,7 +38,10 @@ def server_key(host: str, port: int) -> str:
 
 
 def read_tokens(path: Path) -> TokenTable:
-    """The tokens in the file; an absent, unreadable or malformed file holds none."""
+    """The tokens in the file, keyed by today's ``name_key``.
+
+    An absent, unreadable or malformed file holds none.
+    """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -45,7 +49,7 @@ def read_tokens(path: Path) -> TokenTable:
     if not isinstance(document, dict):
         return {}
     return {
-        server: {pseudo: token for pseudo, token in tokens.items() if isinstance(token, str)}
+        server: {name_key(pseudo): token for pseudo, token in tokens.items() if isinstance(token, str)}
         for server, tokens in document.items()
         if isinstance(tokens, dict)
     }

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from chatlib.app.protocol.names import name_key
+from chatlib.app.protocol.names import look_key, name_key
 
 logger = logging.getLogger(__name__)
 
@@ -80,17 +80,27 @@ class Verdict(Enum):
 
 
 class KnownUsers:
-    """Every user ever met, found by pseudo ignoring case; connected or away."""
+    """Every user ever met, found by pseudo ignoring case and look-alike characters; connected or away.
+
+    A pseudo belongs to the user whose pseudo has the same ``name_key`` or, failing that, the
+    same ``look_key`` (see protocol/names.py): ``BOB``, ``Воb`` and ``AIice`` find ``bob`` and
+    ``Alice``. Both are dictionaries: finding a user costs the same with a million users.
+    """
 
     def __init__(self, users: Iterable[KnownUser] = ()) -> None:
         self._by_pseudo: dict[str, KnownUser] = {}
+        self._by_look: dict[str, KnownUser] = {}
         self._ids: set[str] = set()
         for user in users:
             self._add(user)
 
     @classmethod
     def from_records(cls, records: Iterable[dict[str, Any]]) -> KnownUsers:
-        """The users of a users file; bad records are skipped, and a pseudo's first owner wins."""
+        """The users of a users file; bad records are skipped, and a pseudo's first owner wins.
+
+        The keys are computed afresh from each pseudo, so a file written under older name rules
+        loads as it is: of two users whose pseudos now look alike, the first one keeps it.
+        """
         known = cls()
         for record in records:
             try:
@@ -98,17 +108,27 @@ class KnownUsers:
             except ValueError as error:
                 logger.warning("skipping a user record: %s", error)
                 continue
-            if known.find(user.pseudo) is None:
+            owner = known.find(user.pseudo)
+            if owner is None:
                 known._add(user)
+            else:
+                logger.warning(
+                    "skipping user %s: the pseudo %r looks like %r, user %s's",
+                    user.user_id,
+                    user.pseudo,
+                    owner.pseudo,
+                    owner.user_id,
+                )
         return known
 
     def _add(self, user: KnownUser) -> None:
         self._by_pseudo[name_key(user.pseudo)] = user
+        self._by_look.setdefault(look_key(user.pseudo), user)
         self._ids.add(user.user_id)
 
     def find(self, pseudo: str) -> KnownUser | None:
-        """The user with this pseudo (ignoring case), if any."""
-        return self._by_pseudo.get(name_key(pseudo))
+        """The user whose pseudo is this one or looks like it (ignoring case), if any."""
+        return self._by_pseudo.get(name_key(pseudo)) or self._by_look.get(look_key(pseudo))
 
     def judge(self, pseudo: str, token: str) -> tuple[Verdict, KnownUser | None]:
         """Whether a HELLO with this pseudo and token is a new user, a returning one, or refused."""
