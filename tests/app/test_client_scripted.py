@@ -6,6 +6,8 @@ import asyncio
 import re
 import signal
 import socket
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,9 @@ from chatlib.app.server.chat_server import ChatServer
 from tests.app.client_fixtures import CLOCK, TIMEOUT, start_scripted_client, without_clock
 from tests.app.conftest import ClientFactory, FrameClient
 
-LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (.*)")
+# A line of client.log: the date, whose session it is (pseudo@server, the server alone before
+# the pseudo is accepted), then the line as shown.
+LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[([^\]]+)\] (.*)")
 
 
 def server_port(server: ChatServer) -> int:
@@ -108,7 +112,7 @@ async def test_arriving_messages_are_printed_and_logged(
     logged = [LOG_LINE.fullmatch(line) for line in (log_dir / "client.log").read_text("utf-8").splitlines()]
     assert all(logged)
     conversation = [
-        without_clock(match.group(1)) for match in logged if match and not match.group(1).startswith("*")
+        without_clock(match.group(2)) for match in logged if match and not match.group(2).startswith("*")
     ]
     assert conversation == [
         "--- history ---",
@@ -118,8 +122,39 @@ async def test_arriving_messages_are_printed_and_logged(
         "bob a dit : salut alice",
         "Vous avez dit : salut bob",
     ]
-    notices = [match.group(1) for match in logged if match and match.group(1).startswith("*")]
+    notices = [match.group(2) for match in logged if match and match.group(2).startswith("*")]
     assert notices[0] == f"* Conversation log: {log_dir / 'client.log'}"
+    server = f"127.0.0.1:{server_port(chat_server)}"
+    whose = [match.group(1) for match in logged if match]
+    assert whose == [server] * 2 + [f"alice@{server}"] * (len(whose) - 2)  # log and connection notices
+
+
+async def test_clients_of_one_user_share_the_log_each_line_saying_whose_it_is(
+    chat_server: ChatServer, tmp_path: Path
+) -> None:
+    log_dir, home = tmp_path / "logs", tmp_path / "home"
+    port = server_port(chat_server)
+    alice, bob = [
+        await start_scripted_client(port, log_dir, home, "--pseudo", pseudo, "--room", "jeux")
+        for pseudo in ("alice", "bob")
+    ]
+    statuses = await asyncio.gather(run_to_end(alice, b"de la part d'alice\n"), run_to_end(bob, b"de bob\n"))
+    assert [status for status, _, _ in statuses] == [0, 0]
+
+    log_file = log_dir / "client.log"
+    logged = [LOG_LINE.fullmatch(line) for line in log_file.read_text("utf-8").splitlines()]
+    assert all(logged)
+    own_lines = [
+        (match.group(1), without_clock(match.group(2)))
+        for match in logged
+        if match and "Vous avez dit" in match.group(2)
+    ]
+    assert sorted(own_lines) == [
+        (f"alice@127.0.0.1:{port}", "Vous avez dit : de la part d'alice"),
+        (f"bob@127.0.0.1:{port}", "Vous avez dit : de bob"),
+    ]
+    if sys.platform != "win32":
+        assert stat.S_IMODE(log_file.stat().st_mode) == 0o600, "private, like the token file"
 
 
 async def test_server_going_away_is_reported_with_a_failure_status(

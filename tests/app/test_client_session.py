@@ -190,7 +190,8 @@ async def test_commands(start_session: SessionStarter, connect: ClientFactory) -
     await alice.wait_for("* You are now in room python.")
     await alice.wait_for("Annonce : alice arrive du salon jeux")
     departure = await bob.next_frame()
-    assert isinstance(departure, Announcement) and departure.text == "Annonce : alice passe dans le salon python"
+    assert isinstance(departure, Announcement)
+    assert departure.text == "Annonce : alice passe dans le salon python"
     alice.end_input()
     assert await finished(session) is SessionEnd.LEFT
 

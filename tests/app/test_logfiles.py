@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -142,3 +144,28 @@ async def test_a_megabyte_of_lines_is_written_at_once(
     assert 1000 <= sum(len(line) + 1 for line in written) < 3000, "written in batches of about 1,000"
     log.close()
     assert len(path.read_text(encoding="utf-8").splitlines()) == 100
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no Unix file modes")
+def test_a_log_file_is_private_to_its_owner(tmp_path: Path) -> None:
+    new_log = conversation_log("client", tmp_path / "new")
+    close_conversation_log(new_log)
+    assert stat.S_IMODE((tmp_path / "new" / "client.log").stat().st_mode) == 0o600
+
+    old_file = tmp_path / "old" / "client.log"  # left readable by everyone by an earlier version
+    old_file.parent.mkdir()
+    old_file.write_text("2024-01-01 00:00:00 an old line\n", encoding="utf-8")
+    old_file.chmod(0o644)
+    old_log = conversation_log("client", old_file.parent)
+    old_log.write("a new line")
+    close_conversation_log(old_log)
+    assert stat.S_IMODE(old_file.stat().st_mode) == 0o600
+    assert old_file.read_text(encoding="utf-8").splitlines()[0] == "2024-01-01 00:00:00 an old line"
+
+
+def test_a_folder_whose_log_file_cannot_be_written_is_passed_over(tmp_path: Path, state_home: Path) -> None:
+    shared = tmp_path / "shared"
+    (shared / "client.log").mkdir(parents=True)  # not a file anyone can append to, even root
+    system = tmp_path / "system"
+    assert choose_log_dir(shared, system_dir=system, file_name="client.log") == system
+    assert choose_log_dir(shared, system_dir=system, file_name="server.log") == shared

@@ -14,17 +14,17 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
 
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from chatlib.app.client.display import ChatLine, LineKind, plain_text
+from chatlib.app.client.display import ChatLine, LineKind
 from chatlib.app.client.session import run_session
 from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO
 from chatlib.app.client.settings import ClientSettings, client_settings
 from chatlib.app.client.tokens import TokenStore
+from chatlib.app.client.transcript import SessionTranscript
 from chatlib.app.client.user_io import ScriptedIO, TerminalIO
 from chatlib.app.shared.logfiles import (
     ConversationLog,
@@ -39,23 +39,13 @@ EXIT_LEFT = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def logged(show: Callable[[ChatLine], None], log: ConversationLog) -> Callable[[ChatLine], None]:
-    """A ``show`` that also writes each line to the conversation log (a picture only as the
-    line saying who sent an image)."""
-
-    def show_and_log(line: ChatLine) -> None:
-        show(line)
-        if line.kind is not LineKind.PICTURE:
-            log.write(plain_text(line))
-
-    return show_and_log
+LOG_FILE = "client.log"
 
 
 async def run_client(settings: ClientSettings, io: SessionIO, log: ConversationLog, log_file: str) -> int:
     """Run one chat session with these settings and return the program's exit status."""
-    show = logged(io.show, log)
+    transcript = SessionTranscript(log, settings.host, settings.port)
+    show = transcript.logging(io.show)
     show(ChatLine(LineKind.NOTICE, f"Conversation log: {log_file}"))
     show(ChatLine(LineKind.NOTICE, f"Connecting to {settings.host}:{settings.port}..."))
     tokens = TokenStore.in_state_dir(settings.state_dir)
@@ -63,13 +53,13 @@ async def run_client(settings: ClientSettings, io: SessionIO, log: ConversationL
         end = await run_session(
             settings.host,
             settings.port,
-            replace(io, show=show),
+            replace(io, show=show, logged_in=transcript.logged_in),
             pseudo=settings.pseudo,
             room=settings.room,
             tokens=tokens.for_server(settings.host, settings.port),
         )
     except SessionError as error:
-        log.write(f"{PROGRAM}: {error}")
+        transcript.write(f"{PROGRAM}: {error}")
         print(f"{PROGRAM}: {printable(str(error))}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_LEFT if end is SessionEnd.LEFT else EXIT_FAILED
@@ -88,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if isinstance(sys.stdout, io.TextIOWrapper):
             sys.stdout.reconfigure(errors="replace")  # never fail on a character the output lacks
-    log_dir = choose_log_dir(settings.log_dir)
+    log_dir = choose_log_dir(settings.log_dir, file_name=LOG_FILE)
     log = conversation_log("client", log_dir)
     user_io = TerminalIO().session_io() if interactive else ScriptedIO().session_io()
     try:
         with patch_stdout() if interactive else nullcontext():
-            return asyncio.run(run_client(settings, user_io, log, str(log_dir / "client.log")))
+            return asyncio.run(run_client(settings, user_io, log, str(log_dir / LOG_FILE)))
     except KeyboardInterrupt:
         print(f"{PROGRAM}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

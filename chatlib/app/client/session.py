@@ -82,6 +82,8 @@ class ChatSession:
     async def log_in(self, pseudo: str | None, token: str = "") -> Welcome:
         """Send HELLO until the server accepts a pseudo (see ``Handshake.log_in``); return its WELCOME."""
         self.welcome = await self._handshake.log_in(pseudo, token)
+        if self._io.logged_in is not None:
+            self._io.logged_in(self.welcome.pseudo)
         return self.welcome
 
     async def enter_room(self, room: str | None) -> str:

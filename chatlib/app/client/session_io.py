@@ -33,7 +33,8 @@ class SessionIO:
     ``ask`` puts a question and returns the answer (None when input ends); ``ask`` is None when
     there is nobody to ask, as in scripted mode, where a refused pseudo or room ends the session.
     Received images are drawn ``picture_columns()`` characters wide, with ANSI colors if
-    ``colored_pictures`` (for a color terminal), else in plain characters.
+    ``colored_pictures`` (for a color terminal), else in plain characters. ``logged_in``, if
+    given, is told the pseudo the server accepted (``chat-client`` tags its log lines with it).
     """
 
     show: Show
@@ -41,6 +42,7 @@ class SessionIO:
     ask: Ask | None = None
     picture_columns: Callable[[], int] = default_picture_columns
     colored_pictures: bool = False
+    logged_in: Callable[[str], None] | None = None
 
 
 class TokenKeeper(Protocol):

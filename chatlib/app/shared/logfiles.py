@@ -1,7 +1,8 @@
 """The chat's conversation log files: where they go, and a log that appends one dated line per event.
 
 The spec puts them in ``/var/log/chat_room``; a student's laptop rarely lets an ordinary user
-write there, so the programs fall back to a per-user folder and say where they went.
+write there, so the programs fall back to a per-user folder and say where they went. A
+conversation is nobody else's business: the files are readable and writable by their owner only.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import atexit
 import getpass
 import logging
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from chatlib.app.shared.terminal_text import printable
 
 DEFAULT_LOG_DIR = Path("/var/log/chat_room")
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+PRIVATE_FILE_MODE = 0o600  # read and written by its owner only, like the client's token file
 DEFAULT_FLUSH_DELAY = 0.5  # seconds a logged line may wait in memory before reaching the file
 EARLY_FLUSH_CHARACTERS = 1024 * 1024  # this much waiting is written at once (memory stays small)
 
@@ -50,17 +53,49 @@ def is_writable_dir(path: Path) -> bool:
     return True
 
 
-def choose_log_dir(preferred: Path | None, system_dir: Path = DEFAULT_LOG_DIR) -> Path:
+def can_append_to(path: Path) -> bool:
+    """Whether this program can append to the file ``path`` (creating it, private, if need be).
+
+    In a folder shared by several people (``/var/log/chat_room``), another person's private log
+    file of the same name cannot be.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE))
+    except OSError:
+        return False
+    return True
+
+
+def choose_log_dir(
+    preferred: Path | None, system_dir: Path = DEFAULT_LOG_DIR, file_name: str | None = None
+) -> Path:
     """The first usable folder of: ``preferred``, ``system_dir``, the per-user folder, a temp folder.
 
-    The caller should tell the user where the logs went, since it may not be where they asked.
+    A folder is usable if a file can be written in it, and, given a ``file_name``, if that file
+    can be appended to. The caller should tell the user where the logs went, since it may not be
+    where they asked.
     """
     candidates = [preferred] if preferred is not None else []
     candidates += [system_dir, user_log_dir()]
     for candidate in candidates:
-        if is_writable_dir(candidate):
+        if is_writable_dir(candidate) and (file_name is None or can_append_to(candidate / file_name)):
             return candidate
     return last_resort_log_dir()
+
+
+def open_private(path: Path) -> TextIO:
+    """``path`` opened for appending text, readable and writable by its owner only.
+
+    A file left readable by others (by an earlier version of the course) is made private too,
+    when this user owns it.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE_MODE)
+    try:
+        if stat.S_IMODE(os.fstat(descriptor).st_mode) & ~PRIVATE_FILE_MODE and hasattr(os, "fchmod"):
+            os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    except OSError:
+        pass  # someone else's file, shared on purpose: leave its mode alone
+    return open(descriptor, "a", encoding="utf-8")
 
 
 class ConversationLog:
@@ -77,7 +112,7 @@ class ConversationLog:
     def __init__(self, path: Path, flush_delay: float = DEFAULT_FLUSH_DELAY) -> None:
         self.path = path
         self._flush_delay = flush_delay
-        self._file = path.open("a", encoding="utf-8")
+        self._file = open_private(path)
         self._lines: list[str] = []
         self._waiting_characters = 0
         self._flush_timer: asyncio.TimerHandle | None = None
