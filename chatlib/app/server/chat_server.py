@@ -38,6 +38,7 @@ from chatlib.app.server.ratelimit import FloodGuard, Flooding
 from chatlib.app.server.relay import RoomRelay
 from chatlib.app.server.rooms import RoomRegistry
 from chatlib.app.server.streams import ByteReader, ByteWriter
+from chatlib.app.server.sharing import StandAlone
 from chatlib.app.server.users import KnownUsers
 from chatlib.app.shared.logfiles import ConversationLog
 from chatlib.app.shared.terminal_text import printable
@@ -80,13 +81,16 @@ class ChatServer:
         clock: Callable[[], int] = now_ms,
         choose_color: Callable[[Sequence[str]], str] = random.choice,
         limits: ServerLimits | None = None,
+        sharing: StandAlone | None = None,
     ) -> None:
         self.limits = limits or ServerLimits()
+        self.sharing = sharing or StandAlone()  # a cluster node's link to the others (cluster/)
         self.store = ServerStore(data_dir, history_length, flush_interval, conversation)
         self._rooms: RoomRegistry[Connection] = RoomRegistry(deliver, permanent_rooms)
         self._admission = Admission(self.limits)
-        self._relay = RoomRelay(self.store, self._rooms, clock)
-        self._dispatcher = FrameDispatcher(Lobby(self.store, self._rooms, clock, choose_color), self._relay)
+        self._relay = RoomRelay(self.store, self._rooms, clock, self.sharing)
+        lobby = Lobby(self.store, self._rooms, clock, choose_color, self.sharing)
+        self._dispatcher = FrameDispatcher(lobby, self._relay)
         self._watcher: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -118,6 +122,7 @@ class ChatServer:
     async def start(self, host: str, port: int) -> tuple[str, int]:
         """Load the saved data, listen on ``host``:``port`` (0: any free port), return the address bound."""
         await self.store.load()
+        await self.sharing.start(self._rooms, self.store)
         self._server = await asyncio.start_server(self._serve_client, host, port)
         self._watcher = asyncio.create_task(
             watch_silences(self._admission.connections, self.limits, self._drop), name="watch silent clients"
@@ -156,6 +161,7 @@ class ChatServer:
                 await asyncio.wait(stuck, timeout=grace)
         await self._server.wait_closed()
         await self.store.stop_saving()
+        await self.sharing.stop()
         self._relay.message_lines.close_window()
         self._stopped.set()
         logger.info("server stopped: %s", reason)

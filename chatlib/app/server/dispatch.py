@@ -82,6 +82,8 @@ class FrameDispatcher:
                         return
             if isinstance(frame, SendImage):
                 await self._relay.share_image(connection, frame.data)
+            elif isinstance(frame, Hello) and connection.pseudo is None:
+                await self._lobby.greet(connection, frame.pseudo, frame.token)  # a cluster node asks others
             else:
                 self._handle(connection, frame)
 
@@ -92,10 +94,8 @@ class FrameDispatcher:
                 if connection.room is None:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "SAY before ENTER_ROOM")
                 self._relay.say(connection, connection.room, text)
-            case Hello(pseudo, token):
-                if connection.pseudo is not None:
-                    raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "HELLO was already accepted")
-                self._lobby.greet(connection, pseudo, token)
+            case Hello():  # the first one was greeted by _handle_all
+                raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "HELLO was already accepted")
             case EnterRoom(room_name):
                 if connection.pseudo is None:
                     raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "ENTER_ROOM before HELLO")

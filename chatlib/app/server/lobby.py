@@ -15,6 +15,7 @@ from chatlib.app.server.colors import pick_color
 from chatlib.app.server.connection import Connection
 from chatlib.app.server.persistence import ServerStore
 from chatlib.app.server.rooms import RoomRegistry
+from chatlib.app.server.sharing import StandAlone
 from chatlib.app.server.users import Verdict
 
 logger = logging.getLogger(__name__)
@@ -29,13 +30,15 @@ class Lobby:
         rooms: RoomRegistry[Connection],
         clock: Callable[[], int],
         choose_color: Callable[[Sequence[str]], str],
+        sharing: StandAlone | None = None,
     ) -> None:
         self._store = store
+        self._sharing = sharing or StandAlone()  # a cluster node asks the others too
         self._rooms = rooms
         self._clock = clock
         self._choose_color = choose_color
 
-    def greet(self, connection: Connection, wanted_pseudo: str, token: str) -> None:
+    async def greet(self, connection: Connection, wanted_pseudo: str, token: str) -> None:
         """Accept a pseudo (WELCOME then ROOMS), or tell the client why not so it can try again."""
         try:
             pseudo = clean_name(wanted_pseudo, MAX_PSEUDO_LENGTH, "pseudo")
@@ -43,7 +46,13 @@ class Lobby:
             connection.send_frame(Error(ErrorCode.BAD_PSEUDO, str(reason)))
             return
         users = self._store.users
-        verdict, user = users.judge(pseudo, token)
+
+        def new_color() -> str:
+            return pick_color(users.connected_colors(), self._choose_color)
+
+        verdict, user, token = await self._sharing.admit(users, pseudo, token, new_color, self._clock())
+        if connection.leaving:  # it went away while a cluster node asked the others
+            return
         match verdict:
             case Verdict.IN_USE:
                 connection.send_frame(Error(ErrorCode.PSEUDO_TAKEN, f"the pseudo {pseudo} is already in use"))
@@ -57,8 +66,6 @@ class Lobby:
                 connection.send_frame(Error(ErrorCode.BAD_TOKEN, f"wrong token for the pseudo {pseudo}"))
                 return
             case Verdict.NEW:
-                color = pick_color(users.connected_colors(), self._choose_color)
-                user, token = users.register(pseudo, color, self._clock())
                 self._store.user_registered(user)
             case Verdict.RETURNING:
                 connection.returning = True
@@ -68,7 +75,7 @@ class Lobby:
         connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
         connection.said = MessageEncoder(user.pseudo, user.color)
         connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
-        connection.send_frame(RoomList(self._rooms.listing()))
+        connection.send_frame(RoomList(self._sharing.room_listing(self._rooms.listing())))
         logger.info(
             "%s is %s%s", connection.address, user.pseudo, " (returning)" if connection.returning else ""
         )

@@ -29,6 +29,7 @@ from chatlib.app.server.connection import Connection
 from chatlib.app.server.console_budget import DEFAULT_LINES_PER_SECOND, LineBudget
 from chatlib.app.server.persistence import ServerStore
 from chatlib.app.server.rooms import Room, RoomRegistry
+from chatlib.app.server.sharing import StandAlone
 from chatlib.app.shared.images import BadImage, check_image
 from chatlib.app.shared.terminal_text import printable
 
@@ -38,8 +39,15 @@ logger = logging.getLogger(__name__)
 class RoomRelay:
     """The rooms' side of the server: who enters and leaves, and what they say to the others."""
 
-    def __init__(self, store: ServerStore, rooms: RoomRegistry[Connection], clock: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        store: ServerStore,
+        rooms: RoomRegistry[Connection],
+        clock: Callable[[], int],
+        sharing: StandAlone | None = None,
+    ) -> None:
         self._store = store
+        self._sharing = sharing or StandAlone()  # other servers of a cluster hear the rooms too
         self._history = store.history
         self._rooms = rooms
         self._clock = clock
@@ -79,8 +87,11 @@ class RoomRelay:
             return
         assert sender.pseudo is not None and sender.said is not None
         time_ms = self._clock()
-        room.broadcast.send(sender.said.encode(time_ms, text), skip=sender)
-        self._history.record(room.name, HistoryEntry.message(time_ms, sender.pseudo, sender.color, text))
+        frame = sender.said.encode(time_ms, text)
+        room.broadcast.send(frame, skip=sender)
+        entry = HistoryEntry.message(time_ms, sender.pseudo, sender.color, text)
+        self._history.record(room.name, entry)
+        self._sharing.relayed(room.name, frame, entry)
         if logger.isEnabledFor(logging.INFO) and self.message_lines.take():  # a count under a flood
             logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
             if logger.isEnabledFor(logging.DEBUG):
@@ -101,9 +112,11 @@ class RoomRelay:
             sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
             return
         time_ms = self._clock()
-        room.broadcast.send(encode(ImageFrom(time_ms, sender.pseudo, sender.color, data)), skip=sender)
+        frame = encode(ImageFrom(time_ms, sender.pseudo, sender.color, data))
+        room.broadcast.send(frame, skip=sender)
         entry = HistoryEntry.image_sent(time_ms, sender.pseudo, sender.color, facts)
         self._history.record(room.name, entry)
+        self._sharing.relayed(room.name, frame, entry)
         logger.info(
             "image received from %s in %s: %s, %d bytes", sender.name, room.name, entry.text, facts.size
         )
@@ -112,9 +125,12 @@ class RoomRelay:
     def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
         """Tell everyone in the room (but ``besides``) something, timestamped by the server."""
         announcement = Announcement(self._clock(), text)
-        room.broadcast.send(encode(announcement), skip=besides)
+        frame = encode(announcement)
+        room.broadcast.send(frame, skip=besides)
         room.broadcast.deliver()  # now, rare as it is: with the ENTERED or ERROR that goes with it
-        self._history.record(room.name, HistoryEntry.announcement(announcement.time_ms, text))
+        entry = HistoryEntry.announcement(announcement.time_ms, text)
+        self._history.record(room.name, entry)
+        self._sharing.relayed(room.name, frame, entry)
 
     def leave_room(
         self, connection: Connection, room: Room[Connection], announcement: str | None = None

@@ -57,6 +57,10 @@ class RoomRegistry(Generic[Member]):
         if not room.members and not room.permanent:
             self._rooms.pop(name_key(room.name), None)
 
+    def find(self, name: str) -> Room[Member] | None:
+        """The room called ``name`` (ignoring case), if it exists on this server."""
+        return self._rooms.get(name_key(name))
+
     def deliver_pending(self) -> None:
         """Deliver what every room has queued (before the server closes its connections)."""
         for room in self._rooms.values():
