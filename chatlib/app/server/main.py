@@ -1,4 +1,8 @@
-"""``chat-server``: read the settings, open the logs and data folder, serve until Ctrl+C or SIGTERM."""
+"""``chat-server``: read the settings, open the logs and data folder, serve until Ctrl+C or SIGTERM.
+
+Exit status: 0 once stopped by Ctrl+C or SIGTERM, 1 when it cannot start (the address is in use,
+the data folder or a data file in it cannot be used), 2 for bad options or settings.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from chatlib.app.server.chat_server import SHUTDOWN_REASON, ChatServer
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.settings import server_settings
-from chatlib.app.server.storage import default_data_dir, prepare_data_dir
+from chatlib.app.server.storage import DataFileError, default_data_dir, prepare_data_dir
 from chatlib.app.shared.logfiles import (
     ConversationLog,
     choose_log_dir,
@@ -116,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                     settings.limits,
                 )
             )
+    except DataFileError as error:
+        print(f"chat-server: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
         print(
             f"chat-server: cannot listen on {settings.host}:{settings.port}: {error.strerror or error}",

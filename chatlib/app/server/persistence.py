@@ -13,7 +13,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from chatlib.app.server.history import ChatHistory
-from chatlib.app.server.storage import JsonLinesFile, prepare_data_dir, read_json_lines
+from chatlib.app.server.storage import JsonLinesFile, check_data_file, prepare_data_dir, read_json_lines
 from chatlib.app.server.users import KnownUser, KnownUsers
 from chatlib.app.shared.logfiles import ConversationLog
 
@@ -43,11 +43,16 @@ class ServerStore:
         self._stop_saving = asyncio.Event()
 
     async def load(self) -> None:
-        """Read the known users and the history back, and open their files for what comes next."""
+        """Read the known users and the history back, and open their files for what comes next.
+
+        Damaged lines are skipped with a warning; DataFileError if a file cannot be used at all.
+        """
         if self.data_dir is None:
             return
         prepare_data_dir(self.data_dir)
         users_path, history_path = self.data_dir / USERS_FILE, self.data_dir / HISTORY_FILE
+        for path in (users_path, history_path):
+            check_data_file(path)
         user_records = await asyncio.to_thread(lambda: list(read_json_lines(users_path)))
         history_records = await asyncio.to_thread(lambda: list(read_json_lines(history_path)))
         self.users = KnownUsers.from_records(user_records)

@@ -11,12 +11,12 @@ event loop, and the thread has no encoding to do while holding the interpreter.
 from __future__ import annotations
 
 import asyncio
-import json
+import errno
 import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 MAX_QUEUED_BYTES = 16 * 1024 * 1024  # if the disk keeps failing, the oldest unsaved lines are dropped
 EARLY_FLUSH_BYTES = 4 * 1024 * 1024  # this much waiting starts a flush without waiting for the next round
+MAX_LINE_BYTES = 1024 * 1024  # a longer line in a data file is damage: skipped as it is read
 
 
 def default_data_dir() -> Path:
@@ -37,35 +38,74 @@ def default_data_dir() -> Path:
 
 def prepare_data_dir(path: Path) -> Path:
     """Create the data folder (private to its owner) if needed; OSError if it cannot be written."""
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder")
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"{path} is not writable")
     return path
 
 
+class DataFileError(OSError):
+    """A data file that cannot be used at all: a folder in its place, or no permission to read it."""
+
+
+def check_data_file(path: Path) -> None:
+    """DataFileError unless ``path`` is absent (it will be created) or a file we may read and append to."""
+    if path.is_dir():
+        raise DataFileError(f"{path.name} in {path.parent} is a folder, not a file")
+    if path.exists() and not path.is_file():
+        raise DataFileError(f"{path.name} in {path.parent} is not a regular file")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DataFileError(f"{path.name} in {path.parent} cannot be read and written: permission denied")
+
+
 def read_json_lines(path: Path) -> Iterator[dict[str, Any]]:
     """Every JSON object in the file, in order; a missing file has none.
 
-    Lines that are not a JSON object (such as the torn last line of a server that crashed while
-    writing) are skipped with a warning: losing one line must not lose the whole file.
+    Lines that are not a flat JSON object (the server writes no nested values), such as the
+    torn last line of a server that crashed while writing, or garbage, are skipped with a
+    warning: losing one line must not lose the whole file. So are lines over
+    ``MAX_LINE_BYTES``, which are never held whole in memory. Raises DataFileError when the
+    file cannot be read at all.
     """
     try:
         file = path.open("rb")
     except FileNotFoundError:
         return
+    except IsADirectoryError:
+        raise DataFileError(f"{path.name} in {path.parent} is a folder, not a file") from None
+    except OSError as error:
+        raise DataFileError(f"cannot read {path}: {error.strerror or error}") from None
     with file:
-        for number, raw in enumerate(file, start=1):
+        for number, raw in enumerate(_bounded_lines(file), start=1):
+            if raw is None:
+                logger.warning("%s: line %d is over %d bytes; skipped", path, number, MAX_LINE_BYTES)
+                continue
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
+                record = orjson.loads(raw)  # nesting deeper than 1024 is a ValueError, never a RecursionError
             except ValueError:
                 logger.warning("%s: line %d is not valid JSON (torn write?); skipped", path, number)
                 continue
-            if isinstance(record, dict):
+            if isinstance(record, dict) and not any(
+                isinstance(value, (dict, list)) for value in record.values()
+            ):
                 yield record
             else:
-                logger.warning("%s: line %d is not a JSON object; skipped", path, number)
+                logger.warning("%s: line %d is not a flat JSON object; skipped", path, number)
+
+
+def _bounded_lines(file: BinaryIO) -> Iterator[bytes | None]:
+    """Each line of the file, or None for a line over ``MAX_LINE_BYTES`` (read past, not kept)."""
+    while line := file.readline(MAX_LINE_BYTES + 1):
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := file.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
 
 
 def _ends_without_newline(path: Path) -> bool:
@@ -77,24 +117,36 @@ def _ends_without_newline(path: Path) -> bool:
                 return False
             file.seek(-1, os.SEEK_END)
             return file.read(1) != b"\n"
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         return False
 
 
-def _append_lines(path: Path, lines: bytearray, start_on_new_line: bool) -> None:
-    """Append encoded lines at the end of the file, then fsync, creating the file for its owner only.
+def _append(path: Path, data: bytearray) -> tuple[int, OSError | None]:
+    """Append ``data`` at the end of the file, then fsync; return how many bytes were written, and
+    the error that stopped the write, if one did.
 
-    Runs in a worker thread. The fsync makes a flush survive a crash of the machine, not only of
-    the server: after ``kill -9`` at most the lines queued since the last flush are missing, and
-    at worst the last line is torn (``read_json_lines`` skips it).
+    Runs in a worker thread. It writes with ``os.write`` until every byte is in, so that after
+    a failure (a full disk, a file-size limit) it knows exactly where the file stops, and the
+    next try can go on from there: a line is never written twice. The fsync makes a flush
+    survive a crash of the machine, not only of the server: after ``kill -9`` at most the lines
+    queued since the last flush are missing, and at worst the last line is torn
+    (``read_json_lines`` skips it). The file is created for its owner only.
     """
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with open(descriptor, "ab") as file:
-        if start_on_new_line:
-            file.write(b"\n")
-        file.write(lines)
-        file.flush()
-        os.fsync(file.fileno())
+    written = 0
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    except OSError as error:
+        return 0, error
+    try:
+        with memoryview(data) as view:
+            while written < len(view):
+                written += os.write(descriptor, view[written:])
+        os.fsync(descriptor)
+    except OSError as error:
+        return written, error
+    finally:
+        os.close(descriptor)
+    return written, None
 
 
 class JsonLinesFile:
@@ -112,7 +164,8 @@ class JsonLinesFile:
         self._pending_lines = 0
         self._flush_lock = asyncio.Lock()
         self._early_flush: asyncio.Task[None] | None = None
-        self._needs_newline = _ends_without_newline(path)
+        self._torn = _ends_without_newline(path)  # the file ends in the middle of a line
+        self._pending_continues = False  # _pending starts with what must follow the file's last byte
 
     def append(self, record: dict[str, Any]) -> None:
         """Encode one record as a line and queue it for the next flush; no disk access here."""
@@ -129,24 +182,38 @@ class JsonLinesFile:
         return self._pending_lines
 
     async def flush(self) -> None:
-        """Write every queued record at the end of the file, from a worker thread."""
+        """Write every queued record at the end of the file, from a worker thread.
+
+        If the write stops short (a full disk), what was written stays written and the rest
+        waits, ahead of the newer records, for the next flush to go on from the exact byte
+        where this one stopped.
+        """
         async with self._flush_lock:
             if not self._pending:
                 return
             lines, self._pending, self._pending_lines = self._pending, bytearray(), 0
-            try:
-                # After a torn last line, start on a new line instead of gluing onto it.
-                await asyncio.to_thread(_append_lines, self.path, lines, self._needs_newline)
-            except OSError as error:
-                logger.error("cannot save to %s (%s); will retry", self.path, error.strerror or error)
-                self._pending[:0] = lines
+            if self._torn and not self._pending_continues:
+                lines[:0] = b"\n"  # end a torn last line instead of gluing ours onto it
+            written, error = await asyncio.to_thread(_append, self.path, lines)
+            if written:
+                self._torn = lines[written - 1] != ord("\n")
+            self._pending_continues = written < len(lines)
+            if self._pending_continues:
+                self._pending[:0] = lines[written:]
                 self._drop_oldest_beyond(MAX_QUEUED_BYTES)
                 self._pending_lines = self._pending.count(b"\n")
-                return
-            self._needs_newline = False
+            if error is not None:
+                saved = f"{written} of {len(lines)} bytes saved" if written else "nothing saved"
+                logger.error(
+                    "cannot save to %s (%s): %s, the rest waits for the next try",
+                    self.path,
+                    error.strerror or error,
+                    saved,
+                )
 
     def _drop_oldest_beyond(self, max_bytes: int) -> None:
-        """Keep at most ``max_bytes`` of the newest whole lines."""
+        """Keep at most ``max_bytes`` of the newest whole lines (the next write then starts a new line)."""
         excess = len(self._pending) - max_bytes
         if excess > 0:
             del self._pending[: self._pending.index(b"\n", excess - 1) + 1]
+            self._pending_continues = False
