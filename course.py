@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -27,7 +28,12 @@ INSTALL_INPUTS = (REPO / "requirements.txt", REPO / "pyproject.toml")
 # JupyterLab's own default (8888) is the chat server's default port in the
 # course, so the lab listens elsewhere.
 LAB_PORT = 8890
+# The lab serves the whole project, so that chatlib/, docs/ and README.md open from its file
+# browser and the notebooks' links (../docs/PROTOCOL.md) work; it opens on the notebooks.
+LAB_ROOT = REPO
+LAB_START_PAGE = "/lab/tree/notebooks"
 STANDIN_SITE_ADDRESS = ("127.0.0.1", 8000)
+STOP_TIMEOUT_SECONDS = 30.0
 
 
 def venv_executable(name: str) -> Path:
@@ -69,31 +75,74 @@ def running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def lab_command(extra_args: list[str], as_root: bool) -> list[str]:
-    """The JupyterLab command line: on the notebooks, on LAB_PORT, and allowed to run as root if it is."""
-    command = [str(venv_executable("jupyter")), "lab", f"--ServerApp.port={LAB_PORT}",
-               f"--ServerApp.root_dir={REPO}", "notebooks/"]
+def lab_command(extra_args: list[str], as_root: bool, port: int = LAB_PORT) -> list[str]:
+    """The JupyterLab command line: the project on `port`, opening on the notebooks; as root if it is."""
+    command = [str(venv_executable("jupyter")), "lab", f"--ServerApp.port={port}",
+               f"--ServerApp.root_dir={LAB_ROOT}", f"--LabApp.default_url={LAB_START_PAGE}"]
     if as_root:
         command.append("--allow-root")
     return [*command, *extra_args]
 
 
-def open_lab(extra_args: list[str]) -> int:
-    """Serve the stand-in web site for terminal experiments and open JupyterLab on the notebooks."""
-    host, port = STANDIN_SITE_ADDRESS
-    site = subprocess.Popen(
-        [str(venv_executable("python")), "-m", "chatlib.first_steps.standin_site",
-         "--host", host, "--port", str(port)],
-        cwd=REPO,
-    )
-    print(f"Stand-in web site: http://{host}:{port}/ (for Part I in a terminal)", flush=True)
+def parse_lab_options(extra_args: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Split course.py's own lab options (`--port`, `--site-port`) from those passed on to JupyterLab."""
+    parser = argparse.ArgumentParser(prog="course.py lab", add_help=False, allow_abbrev=False)
+    parser.add_argument("--port", type=int, default=LAB_PORT, help="the lab's port (0: any free one)")
+    parser.add_argument("--site-port", type=int, default=STANDIN_SITE_ADDRESS[1],
+                        help="the stand-in web site's port (0: any free one)")
+    return parser.parse_known_args(extra_args)
+
+
+def start_out_of_ctrl_c_reach(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start a program that reads no keyboard and, on POSIX, gets no Ctrl+C: course.py stops it itself.
+
+    (Jupyter, given the Ctrl+C, would ask "Shut down this Jupyter server (y/[n])?" while course.py
+    had already gone.) On Windows the console's Ctrl+C reaches every program, and Jupyter stops at once.
+    """
+    own_process_group = {"process_group": 0} if os.name == "posix" else {}
+    return subprocess.Popen(command, cwd=REPO, stdin=subprocess.DEVNULL, **own_process_group)
+
+
+def stop_lab(lab: subprocess.Popen[bytes]) -> None:
+    """Stop JupyterLab and wait for it; a second Ctrl+C, or a lab that hangs, kills it.
+
+    SIGTERM makes Jupyter shut its kernels down before it exits (on Windows, Ctrl+C already did).
+    """
+    if os.name == "posix" and lab.poll() is None:
+        lab.terminate()
     try:
-        return subprocess.call(lab_command(extra_args, running_as_root()), cwd=REPO)
+        lab.wait(timeout=STOP_TIMEOUT_SECONDS)
+    except (KeyboardInterrupt, subprocess.TimeoutExpired):
+        lab.kill()
+        lab.wait()
+
+
+def open_lab(extra_args: list[str]) -> int:
+    """Serve the stand-in web site and JupyterLab until Ctrl+C (or the lab's own end), then stop both."""
+    options, jupyter_args = parse_lab_options(extra_args)
+    # Closing the terminal (SIGHUP) or `kill` (SIGTERM) stops the lab as Ctrl+C does.
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.default_int_handler)
+    host = STANDIN_SITE_ADDRESS[0]
+    site = start_out_of_ctrl_c_reach(
+        [str(venv_executable("python")), "-m", "chatlib.first_steps.standin_site",
+         "--host", host, "--port", str(options.site_port)]
+    )
+    lab = None
+    status = 0
+    try:
+        lab = start_out_of_ctrl_c_reach(lab_command(jupyter_args, running_as_root(), options.port))
+        status = lab.wait()
     except KeyboardInterrupt:
-        return 0
+        print(flush=True)  # end the line the terminal echoed ^C on
     finally:
-        site.terminate()
-        site.wait(timeout=10)
+        if lab is not None:
+            stop_lab(lab)
+        site.terminate()  # it has nothing to save
+        site.wait()
+    print("JupyterLab and the stand-in web site are stopped.", flush=True)
+    return status
 
 
 def run_tests(extra_args: list[str]) -> int:
@@ -107,7 +156,7 @@ def main() -> int:
     parser.add_argument("command", choices=["setup", "lab", "test"],
                         help="setup: install only; lab: open the course; test: run the tests")
     parser.add_argument("extra", nargs=argparse.REMAINDER,
-                        help="passed on to jupyter lab or pytest")
+                        help="passed on to jupyter lab (but lab's own --port N, --site-port N) or pytest")
     arguments = parser.parse_args()
     ensure_installed()
     if arguments.command == "lab":

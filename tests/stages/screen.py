@@ -7,6 +7,7 @@ the program's "where is the cursor?" questions, as a real terminal does.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -32,17 +33,19 @@ class AnsweringScreen(pyte.Screen):
 class Terminal:
     """A program in a pseudo-terminal of COLUMNS x ROWS, its screen kept up to date by pyte."""
 
-    def __init__(self, child: pexpect.spawn) -> None:
+    def __init__(self, child: pexpect.spawn, columns: int = COLUMNS, rows: int = ROWS) -> None:
         self.child = child
-        self.screen = AnsweringScreen(COLUMNS, ROWS, child.send)
+        self.screen = AnsweringScreen(columns, rows, child.send)
         self._stream = pyte.ByteStream(self.screen)
         self.output = b""
 
     @classmethod
-    def spawn(cls, program: str, args: list[str], **options: object) -> Terminal:
-        """Start `program args` in a new pseudo-terminal of COLUMNS x ROWS."""
-        child = pexpect.spawn(program, args, dimensions=(ROWS, COLUMNS), **options)
-        return cls(child)
+    def spawn(
+        cls, program: str, args: list[str], columns: int = COLUMNS, rows: int = ROWS, **options: object
+    ) -> Terminal:
+        """Start `program args` in a new pseudo-terminal of `columns` x `rows`."""
+        child = pexpect.spawn(program, args, dimensions=(rows, columns), **options)
+        return cls(child, columns, rows)
 
     def rows(self) -> list[str]:
         """The screen's rows as they look, trailing spaces removed."""
@@ -76,6 +79,17 @@ class Terminal:
             running = remaining > 0 and self.read_available(min(remaining, 0.2))
             if not running and not condition(self):
                 raise AssertionError(f"the screen never showed {what}; it shows:\n{self.text()}")
+
+    def wait_for_output(self, pattern: str, timeout: float = TIMEOUT) -> re.Match[str]:
+        """Wait until everything printed so far matches the regular expression `pattern`; return the match."""
+
+        def printed(terminal: Terminal) -> re.Match[str] | None:
+            return re.search(pattern, terminal.output.decode(errors="replace"))
+
+        self.wait_until(lambda terminal: printed(terminal) is not None, f"the output {pattern!r}", timeout)
+        match = printed(self)
+        assert match is not None
+        return match
 
     def wait_for_row(self, row: str, timeout: float = TIMEOUT) -> int:
         """Wait until a row reads exactly `row`; return its number."""
