@@ -110,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("history and known users: %s", data_dir)
     try:
         with asyncio.Runner(loop_factory=event_loop_factory(settings.loop)) as runner:
+            if settings.cluster:  # a node of a cluster: only then is NATS imported
+                from chatlib.app.cluster.node import run_cluster_node
+
+                return runner.run(run_cluster_node(settings, conversation))
             runner.run(
                 run_server(
                     settings.host,

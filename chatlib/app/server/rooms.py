@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 from chatlib.app.protocol import MAX_ROOMS_LISTED, RoomInfo
@@ -76,3 +76,6 @@ class RoomRegistry(Generic[Member]):
 
     def __len__(self) -> int:
         return len(self._rooms)
+
+    def __iter__(self) -> Iterator[Room[Member]]:
+        return iter(list(self._rooms.values()))

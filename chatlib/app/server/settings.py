@@ -7,6 +7,7 @@ import importlib.util
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chatlib.app.cluster.urls import cluster_urls
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.ratelimit import RateLimit
@@ -44,6 +45,8 @@ class ServerSettings:
     limits: ServerLimits = field(default_factory=ServerLimits)
     quiet: bool = False  # console: warnings and errors only
     loop: str = "asyncio"  # or "uvloop"
+    cluster: tuple[str, ...] = ()  # NATS servers: run as a node of a cluster (docs/CLUSTER.md)
+    cluster_patience: float = 10.0  # seconds to wait for NATS, at start or once lost
 
 
 def history_length(text: str) -> int:
@@ -147,6 +150,20 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         metavar="N",
         help=f"messages replayed to someone entering a room (default {DEFAULT_HISTORY_LENGTH})",
     )
+    parser.add_argument(
+        "--cluster",
+        type=cluster_urls,
+        metavar="URLS",
+        help="run as a node of a cluster sharing rooms, users and history through NATS: "
+        "nats://HOST:PORT[,nats://HOST:PORT...] (docs/CLUSTER.md)",
+    )
+    parser.add_argument(
+        "--cluster-patience",
+        type=positive_seconds,
+        metavar="S",
+        default=10.0,
+        help="with --cluster: seconds to wait for NATS, at start or once lost, before stopping (default 10)",
+    )
     _add_limit_options(parser)
     options = parser.parse_args(argv)
     if options.quiet and options.verbose:
@@ -166,4 +183,6 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         limits=_limits(options),
         quiet=options.quiet,
         loop=options.loop,
+        cluster=layers.pick(options.cluster, "CLUSTER", cluster_urls, ()),
+        cluster_patience=options.cluster_patience,
     )

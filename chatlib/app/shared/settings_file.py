@@ -31,6 +31,7 @@ CONFIG_FILE_NAME = "chat.env"
 
 SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HISTORY_LENGTH"})
 CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM", "STATE_DIR"})
+SERVER_KEYS |= {"CLUSTER"}  # chat-server --cluster: the NATS servers of a cluster (docs/CLUSTER.md)
 KNOWN_KEYS = SERVER_KEYS | CLIENT_KEYS
 
 T = TypeVar("T")
