@@ -1,10 +1,12 @@
 """Step 7: time the synchronous and the asynchronous multiple downloads on the same pages.
 
-Unless given `--base-url`, it serves the stand-in site itself (in a thread, on a
-free port). The synchronous run also times each page alone, which gives the ideals:
-the sum of the pages for sync, the slowest single page for async.
+The pages are those of a URL list file (`--urls FILE`, such as examples/real_urls.txt when
+online), or of a stand-in site: one already running (`--base-url`), else one it serves itself
+(in a thread, on a free port). The synchronous run also times each page alone, which gives the
+ideals: the sum of the pages for sync, the slowest single page for async.
 
     python -m chatlib.first_steps.measure [--pages 10] [--delay 0.5] [--sync-pages N] [--base-url URL]
+    python -m chatlib.first_steps.measure --urls FILE [--sync-pages N]
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatlib.first_steps import web_async_multiple, web_sync_multiple
-from chatlib.first_steps.downloads import DownloadOutcome
+from chatlib.first_steps.downloads import DownloadOutcome, printable
 from chatlib.first_steps.standin_site import DEFAULT_DELAY_SECONDS, StandinSiteThread, page_urls
+from chatlib.first_steps.url_files import UrlList, read_url_list
+
+DEFAULT_PAGES = 10
 
 
 @dataclass(frozen=True)
@@ -104,37 +109,63 @@ def describe(measurement: Measurement) -> list[str]:
     ]
 
 
-def run(arguments: argparse.Namespace, show: Callable[[str], None]) -> None:
-    """Serve the site unless given one, measure, and show the results."""
+def run(arguments: argparse.Namespace, url_list: UrlList | None, show: Callable[[str], None]) -> None:
+    """Take the file's URLs, or serve the site unless given one; measure, and show the results."""
     with ExitStack() as stack:
-        base_url = arguments.base_url
-        if base_url is None:
-            site = stack.enter_context(StandinSiteThread(port=0, pages=arguments.pages, delay=arguments.delay))
-            base_url = site.base_url
-            show(f"Stand-in web site on {base_url}: {arguments.pages} pages of {arguments.delay:g} s")
-        urls = page_urls(base_url if base_url.endswith("/") else base_url + "/", arguments.pages)
+        if url_list is not None:
+            for line in url_list.bad_lines:
+                show(printable(f"skipped {line}"))
+            urls = url_list.urls
+            show(f"{len(urls)} URLs from {arguments.urls}")
+        else:
+            base_url = arguments.base_url
+            if base_url is None:
+                site = stack.enter_context(
+                    StandinSiteThread(port=0, pages=arguments.pages, delay=arguments.delay)
+                )
+                base_url = site.base_url
+                show(f"Stand-in web site on {base_url}: {arguments.pages} pages of {arguments.delay:g} s")
+            urls = page_urls(base_url if base_url.endswith("/") else base_url + "/", arguments.pages)
         for line in describe(asyncio.run(measure(urls, arguments.sync_pages))):
             show(line)
+
+
+def read_urls_option(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> UrlList:
+    """The URLs of the `--urls` file; a usage error if it is missing or lists none, or with `--pages`."""
+    if arguments.pages is not None:
+        parser.error("--pages counts a stand-in site's pages: with --urls, the file decides")
+    if not arguments.urls.is_file():
+        parser.error(f"no such file: {arguments.urls}")
+    url_list = read_url_list(arguments.urls)
+    if not url_list.urls:
+        parser.error(f"no URL to measure in {arguments.urls}")
+    return url_list
 
 
 def main(argv: list[str] | None = None, show: Callable[[str], None] = print) -> int:
     """Parse the options, measure, and print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pages", type=int, default=10, help="how many pages to download (default 10)")
+    parser.add_argument("--pages", type=int, help=f"how many pages of the site (default {DEFAULT_PAGES})")
     parser.add_argument("--delay", type=float, default=DEFAULT_DELAY_SECONDS,
                         help=f"seconds each page takes on the site measure starts (default {DEFAULT_DELAY_SECONDS})")
     parser.add_argument("--sync-pages", type=int, metavar="N",
                         help="time sync on only the first N pages and scale up (default: all)")
-    parser.add_argument("--base-url", help="measure an already running stand-in site instead of starting one")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--base-url", help="measure an already running stand-in site instead of starting one")
+    source.add_argument("--urls", type=Path, metavar="FILE",
+                        help="measure the URLs listed in FILE, one a line (# starts a comment)")
     arguments = parser.parse_args(argv)
+    url_list = None if arguments.urls is None else read_urls_option(arguments, parser)
+    if arguments.pages is None:
+        arguments.pages = DEFAULT_PAGES if url_list is None else len(url_list.urls)
     if arguments.pages < 1:
         parser.error("--pages must be at least 1")
     if arguments.sync_pages is not None and not 1 <= arguments.sync_pages <= arguments.pages:
-        parser.error("--sync-pages must be between 1 and --pages")
+        parser.error(f"--sync-pages must be between 1 and the number of pages ({arguments.pages})")
     if arguments.delay < 0:
         parser.error("--delay must be zero or more")
     try:
-        run(arguments, show)
+        run(arguments, url_list, show)
     except DownloadFailed as error:
         print(f"error: a download failed, so the times mean nothing: {error}", file=sys.stderr)
         return 1

@@ -121,6 +121,47 @@ def test_measure_prints_both_times() -> None:
     assert lines[4].startswith("async was ")
 
 
+def test_measure_times_the_urls_of_a_file(site_thread: StandinSiteThread, tmp_path: Path) -> None:
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_text("# three pages\n" + "".join(f"{url}\n" for url in site_thread.page_urls(3)) + "nope\n")
+    result = run_module("measure", "--urls", str(urls_file), "--sync-pages", "2")
+    assert (result.returncode, result.stderr) == (0, "")
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["skipped line 5: 'nope' is not an http:// or https:// URL", f"3 URLs from {urls_file}"]
+    assert lines[2].split() == ["pages", "time", "(s)", "ideal", "(s)", "ratio"]
+    assert lines[3].split()[:2] == ["synchronous", "3"] and lines[4].split()[:2] == ["asynchronous", "3"]
+    assert lines[3].endswith("(timed on 2 pages, scaled up)")
+    assert lines[5].startswith("async was ")
+
+
+def test_measure_says_which_url_failed(site_thread: StandinSiteThread, closed_port: int, tmp_path: Path) -> None:
+    refused = f"http://127.0.0.1:{closed_port}/page/1"
+    urls_file = tmp_path / "urls.txt"
+    urls_file.write_text(f"{site_thread.base_url}page/1\n{refused}\n")
+    result = run_module("measure", "--urls", str(urls_file))
+    assert result.returncode == 1
+    assert result.stderr == f"error: a download failed, so the times mean nothing: {refused}: could not connect\n"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--urls", "{missing}"], "error: no such file: {missing}"),
+        (["--urls", "{empty}"], "error: no URL to measure in {empty}"),
+        (["--urls", "{empty}", "--pages", "3"],
+         "error: --pages counts a stand-in site's pages: with --urls, the file decides"),
+        (["--urls", "{empty}", "--base-url", "http://127.0.0.1:8000/"],
+         "error: argument --base-url: not allowed with argument --urls"),
+    ],
+)
+def test_measure_refuses_a_url_file_it_cannot_use(arguments: list[str], message: str, tmp_path: Path) -> None:
+    files = {"missing": tmp_path / "nowhere.txt", "empty": tmp_path / "empty.txt"}
+    files["empty"].write_text("# nothing but a comment\n")
+    result = run_module("measure", *(argument.format(**files) for argument in arguments))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1].endswith(message.format(**files))
+
+
 @pytest.mark.parametrize("module", ["web_sync", "web_async"])
 def test_a_malformed_url_fails_in_one_line(module: str, tmp_path: Path) -> None:
     result = run_module(module, "not-a-url", "-o", str(tmp_path / "page.html"))
