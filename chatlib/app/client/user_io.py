@@ -18,6 +18,7 @@ from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.history import InMemoryHistory
 
 from chatlib.app.client.display import STYLE, ChatLine, LineKind, formatted_text, picture_ansi, plain_text
+from chatlib.app.client.reflow import ReflowGuard
 from chatlib.app.client.session_io import SessionIO
 
 CHAT_PROMPT = "> "
@@ -54,11 +55,20 @@ class TerminalIO:
 
     Run the session inside ``prompt_toolkit.patch_stdout.patch_stdout()`` so that any other
     print also goes above the input line. Up and down arrows recall the lines typed before.
+    The input line is one row (a long line scrolls sideways) and is erased when Enter sends
+    it: the session shows a message once, as ``Vous avez dit : ...``, and a command by its result.
     """
 
     def __init__(self) -> None:
         self._questions: PromptSession[str] = PromptSession()
-        self._chat: PromptSession[str] = PromptSession(history=InMemoryHistory())
+        reflow_guard = ReflowGuard()
+        self._chat: PromptSession[str] = PromptSession(
+            history=InMemoryHistory(),
+            erase_when_done=True,
+            wrap_lines=False,
+            key_bindings=reflow_guard.key_bindings,
+        )
+        reflow_guard.watch(self._chat.app)
 
     def show(self, line: ChatLine) -> None:
         """Print a line above the input line, colored; a picture keeps its own ANSI colors."""
