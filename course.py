@@ -3,6 +3,8 @@
 
     python3 course.py lab     # install everything, open the course in JupyterLab
     python3 course.py test    # install everything, run the whole test suite
+    python3 course.py release DIR [--solutions | --reveal STEP,...]   # a class edition, for students
+    python3 course.py grade SUBMISSIONS [--out DIR]                   # grade what students handed in
 
 Everything is installed into `.venv/` inside the repository, from the pinned
 `requirements.txt`; a second run reinstalls only when that file or
@@ -150,11 +152,23 @@ def run_tests(extra_args: list[str]) -> int:
     return subprocess.call([str(venv_executable("python")), "-m", "pytest", *extra_args], cwd=REPO)
 
 
+def run_classroom(command: str, extra_args: list[str]) -> int:
+    """Build a class edition or grade submissions (chatlib/classroom/), with the course's interpreter.
+
+    Paths are the caller's, so the command runs in the caller's folder (-P: never importing from it).
+    """
+    if not (REPO / "chatlib" / "classroom").is_dir():
+        sys.exit(f"course.py {command} needs the course's own repository; this folder is a class edition.")
+    python = str(venv_executable("python"))
+    return subprocess.call([python, "-P", "-m", "chatlib.classroom", command, *extra_args])
+
+
 def main() -> int:
     """Parse the command, make sure the course is installed, then run what was asked."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["setup", "lab", "test"],
-                        help="setup: install only; lab: open the course; test: run the tests")
+    parser.add_argument("command", choices=["setup", "lab", "test", "release", "grade"],
+                        help="setup: install only; lab: open the course; test: run the tests; "
+                             "release: build a class edition; grade: grade students' work")
     parser.add_argument("extra", nargs=argparse.REMAINDER,
                         help="passed on to jupyter lab (but lab's own --port N, --site-port N) or pytest")
     arguments = parser.parse_args()
@@ -163,6 +177,8 @@ def main() -> int:
         return open_lab(arguments.extra)
     if arguments.command == "test":
         return run_tests(arguments.extra)
+    if arguments.command in ("release", "grade"):
+        return run_classroom(arguments.command, arguments.extra)
     return 0
 
 
