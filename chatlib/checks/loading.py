@@ -7,17 +7,29 @@ import importlib.util
 import inspect
 import sys
 import textwrap
+import threading
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from chatlib.checks.isolation import KeyboardUnavailable, no_keyboard, stop_threads_soon
+from chatlib.checks.locations import thread_spot, traceback_spot
+
+IMPORT_LIMIT = 10.0
+"""Seconds a student's file may take to import: top-level code that serves forever never ends."""
 
 
 class ImplementationFileError(Exception):
     """The student's file could not be imported; the message says why in one line."""
 
 
-def load_module(path: str | Path) -> ModuleType:
-    """Import the Python file at `path` as a module of its own (it need not be in a package)."""
+def load_module(path: str | Path, limit: float = IMPORT_LIMIT) -> ModuleType:
+    """Import the Python file at `path` as a module of its own (it need not be in a package).
+
+    The import runs in a thread of its own, without a keyboard, for at most `limit` seconds:
+    whatever the file's top-level code does (input(), sys.exit(), serving forever), the caller
+    gets the module or an ImplementationFileError saying why not.
+    """
     file = Path(path).expanduser().resolve()
     if not file.is_file():
         raise ImplementationFileError(f"no such file: {file}")
@@ -26,13 +38,44 @@ def load_module(path: str | Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImplementationFileError(f"not a Python file: {file}")
     module = importlib.util.module_from_spec(spec)
+    failure: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except BaseException as error:  # noqa: BLE001 (sys.exit() at top level included)
+            failure.append(error)
+
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    try:
-        spec.loader.exec_module(module)
-    except Exception as error:
+    importing = threading.Thread(target=execute, name=f"chatlib-check-import-{file.stem}", daemon=True)
+    with no_keyboard():
+        importing.start()
+        importing.join(limit)
+        still_running_at = thread_spot(importing.ident) if importing.is_alive() and importing.ident else None
+    if importing.is_alive():
+        stop_threads_soon([importing])
         sys.modules.pop(module_name, None)
-        raise ImplementationFileError(f"importing {file} failed: {type(error).__name__}: {error}") from error
+        where = f", at {still_running_at}" if still_running_at else ""
+        raise ImplementationFileError(
+            f"importing {file} did not finish within {limit:g} s{where}: code at the top level of a file "
+            'runs when it is imported; put what starts the program under `if __name__ == "__main__":`'
+        )
+    if failure:
+        sys.modules.pop(module_name, None)
+        raise ImplementationFileError(import_failure(file, failure[0])) from failure[0]
     return module
+
+
+def import_failure(file: Path, error: BaseException) -> str:
+    """One line saying why importing `file` failed, and where."""
+    if isinstance(error, KeyboardUnavailable):
+        what = "it calls input() at the top level, which waits for a keyboard a check does not have"
+    elif isinstance(error, SystemExit):
+        what = "it calls sys.exit() at the top level"
+    else:
+        what = f"{type(error).__name__}: {error}"
+    where = traceback_spot(error)
+    return f"importing {file} failed: {what}" + (f" (at {where})" if where else "")
 
 
 def find_names(module: ModuleType, wanted: dict[str, tuple[str, ...]]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Shapes: `count(pause, show)` and `count_twice(pause, show)` (functions, then coroutines);
 `get_content(url)` and `write_content(content, file)`; `download_all(urls, output_dir)`.
-Blocking functions run in a worker thread, so the checks' own event loop stays free.
+Blocking functions run in a thread of their own, so the checks' own event loop stays free.
+The pages are the stand-in site's "exact" pages, which only a byte-for-byte copy reproduces.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from chatlib.checks.report import Mismatch
+from chatlib.checks.isolation import current_watch, run_blocking
+from chatlib.checks.locations import Spot
+from chatlib.checks.report import Mismatch, shorten
 from chatlib.checks.scenarios import Implementation, Scenario, Step
-from chatlib.first_steps.standin_site import StandinSiteThread, page_content
+from chatlib.first_steps.standin_site import StandinSiteThread, exact_page_content
 
 PAUSE = 0.02
 ONE_COUNT = [str(number) for number in range(10)]
 PAGE_DELAY = 0.3
 PAGE_COUNT = 3
+SHOWN_PAGE_CHARACTERS = 200
 
 
 class Screen:
@@ -41,10 +45,10 @@ class Screen:
 
 
 async def call(function: Callable[..., Any], *arguments: Any) -> Any:
-    """Call a student's function: in a worker thread if it is a plain function, awaited if a coroutine."""
+    """Call a student's function: in a thread of its own if it is a plain function, awaited if a coroutine."""
     if inspect.iscoroutinefunction(inspect.unwrap(function)):
         return await function(*arguments)
-    result = await asyncio.to_thread(function, *arguments)
+    result = await run_blocking(function, *arguments)
     if inspect.isawaitable(result):
         return await result
     return result
@@ -102,6 +106,7 @@ def counts_overlap(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
         needs_coroutine(given[keyword], keyword)
         screen = Screen()
         started = time.perf_counter()
+        watching_since = time.monotonic()
         if keyword == "count":
             await asyncio.gather(given["count"](PAUSE, screen.show), given["count"](PAUSE, screen.show))
         else:
@@ -109,9 +114,12 @@ def counts_overlap(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
         elapsed = time.perf_counter() - started
         interleaved = [number for number in ONE_COUNT for _ in range(2)]
         if screen.lines == ONE_COUNT * 2:
+            watch = current_watch()
+            assert watch is not None
+            blocked_at = watch.blocking_spot(watching_since)
+            blocked = blocked_at is not None or watch.blocked_seconds(watching_since) > elapsed / 2
             raise Mismatch(
-                "the two counts ran one after the other: something blocks the event loop "
-                "(time.sleep() inside a coroutine?); use `await asyncio.sleep(pause)`",
+                one_after_the_other(keyword, blocked, blocked_at),
                 sent=f"two counts at once with pause={PAUSE}",
                 expected=f"{interleaved!r} in about {10 * PAUSE:g} s",
                 arrived=f"{screen.lines!r} in {elapsed:.2f} s",
@@ -120,6 +128,21 @@ def counts_overlap(keyword: str) -> Callable[[Implementation], Awaitable[None]]:
             raise timed_counts_problem(screen.lines, interleaved, "the two counts interleaved")
 
     return scenario
+
+
+def one_after_the_other(keyword: str, blocked: bool, blocked_at: Spot | None) -> str:
+    """Why two counts ran one after the other: a blocked loop (seen at `blocked_at`), or awaits in turn."""
+    if keyword == "count_twice" and not blocked:
+        return (
+            "the two counts ran one after the other, and nothing blocked the event loop: count_twice "
+            "awaits the first count before it starts the second; start both at once with "
+            "`await asyncio.gather(count(pause, show), count(pause, show))`"
+        )
+    where = f", at {blocked_at}" if blocked_at is not None else ""
+    return (
+        f"the two counts ran one after the other: something blocks the event loop{where} "
+        "(time.sleep() inside a coroutine?); use `await asyncio.sleep(pause)`"
+    )
 
 
 def sleep_steps() -> list[Step]:
@@ -173,20 +196,46 @@ async def standin_site() -> AsyncIterator[StandinSiteThread]:
         await asyncio.to_thread(site.stop)
 
 
+TEXT_HINT = (
+    "return the response's bytes (`response.content`, `await response.read()`), not its text: "
+    "decoding guesses an encoding, and bytes that are not text do not survive it"
+)
+
+
 def as_bytes(content: Any, function_name: str) -> bytes:
-    """The page content a student's function returned, as bytes (text is accepted and encoded)."""
+    """The page content a student's function returned, as bytes (text is encoded as UTF-8)."""
     if isinstance(content, str):
-        return content.encode()
+        return content.encode(errors="surrogateescape")
     if isinstance(content, (bytes, bytearray)):
         return bytes(content)
     if content is None or content is Ellipsis:
         raise NotImplementedError
-    raise Mismatch(f"{function_name} must return the page's bytes (or text)", arrived=repr(content))
+    raise Mismatch(f"{function_name} must return the page's bytes", arrived=repr(content))
 
 
-def page_mismatch(url: str, expected: bytes, arrived: bytes, problem: str) -> Mismatch:
-    """The failure for a page whose bytes differ from the site's."""
-    return Mismatch(problem, sent=f"GET {url}", expected=repr(expected), arrived=repr(arrived))
+def page_mismatch(url: str, expected: bytes, content: Any, problem: str) -> Mismatch:
+    """The failure for a page whose bytes differ from the site's, with where they first differ."""
+    arrived = as_bytes(content, "get_content")
+    return Mismatch(
+        problem,
+        sent=f"GET {url}",
+        expected=shorten(repr(expected), SHOWN_PAGE_CHARACTERS),
+        arrived=shorten(
+            f"text (a str): {content!r}" if isinstance(content, str) else repr(arrived), SHOWN_PAGE_CHARACTERS
+        ),
+        hint=TEXT_HINT if isinstance(content, str) else first_difference(expected, arrived),
+    )
+
+
+def first_difference(expected: bytes, arrived: bytes) -> str:
+    """Where two byte strings first differ, shown around that place."""
+    index = next(
+        (i for i, (a, b) in enumerate(zip(expected, arrived)) if a != b), min(len(expected), len(arrived))
+    )
+    return (
+        f"the first difference is at byte {index}: expected {expected[index:index + 16]!r}, "
+        f"arrived {arrived[index:index + 16]!r}"
+    )
 
 
 def content_is_fetched(asynchronous: bool) -> Callable[[Implementation], Awaitable[None]]:
@@ -196,11 +245,11 @@ def content_is_fetched(asynchronous: bool) -> Callable[[Implementation], Awaitab
         if asynchronous:
             needs_coroutine(given["get_content"], "get_content")
         async with standin_site() as site:
-            url = site.page_urls()[1]
-            content = as_bytes(await call(given["get_content"], url), "get_content")
-            if content != page_content(2):
+            url = site.exact_page_urls()[1]
+            content = await call(given["get_content"], url)
+            if as_bytes(content, "get_content") != exact_page_content(2) or isinstance(content, str):
                 raise page_mismatch(
-                    url, page_content(2), content, "get_content did not return the page byte for byte"
+                    url, exact_page_content(2), content, "get_content did not return the page byte for byte"
                 )
 
     return scenario
@@ -212,7 +261,7 @@ def content_is_written(asynchronous: bool) -> Callable[[Implementation], Awaitab
     async def scenario(given: Implementation) -> None:
         if asynchronous:
             needs_coroutine(given["write_content"], "write_content")
-        content = page_content(3)
+        content = exact_page_content(3)
         with tempfile.TemporaryDirectory(prefix="chatlib_check_") as folder:
             file = Path(folder) / "web_page"
             file.write_bytes(b"old content, to be replaced entirely" * 100)
@@ -222,8 +271,14 @@ def content_is_written(asynchronous: bool) -> Callable[[Implementation], Awaitab
             raise Mismatch(
                 "write_content did not write the content byte for byte (replacing what was there)",
                 sent=f"write_content(<{len(content)} bytes>, {file.name!r})",
-                expected=repr(content),
-                arrived=repr(written),
+                expected=shorten(repr(content), SHOWN_PAGE_CHARACTERS),
+                arrived=shorten(repr(written), SHOWN_PAGE_CHARACTERS),
+                hint=(
+                    "you wrote the bytes' repr, str(content): open the file in binary mode, 'wb', "
+                    "and write the bytes themselves"
+                    if written.startswith((b"b'", b'b"'))
+                    else first_difference(content, written)
+                ),
             )
 
     return scenario
@@ -233,7 +288,7 @@ async def downloads_overlap(given: Implementation) -> None:
     """Gathered get_content coroutines must wait for their pages at the same time."""
     needs_coroutine(given["get_content"], "get_content")
     async with standin_site() as site:
-        urls = [f"{url}?delay={PAGE_DELAY}" for url in site.page_urls()]
+        urls = [f"{url}?delay={PAGE_DELAY}" for url in site.exact_page_urls()]
         started = time.perf_counter()
         await asyncio.gather(*(given["get_content"](url) for url in urls))
         elapsed = time.perf_counter() - started
@@ -251,7 +306,7 @@ def saved_pages_problem(output_dir: Path, urls: list[str]) -> Mismatch | None:
     """Why the pages are not all saved, each directly in `output_dir`, byte for byte; None if they are."""
     saved = {file: file.read_bytes() for file in output_dir.rglob("*") if file.is_file()}
     for number, url in enumerate(urls, start=1):
-        expected = page_content(number)
+        expected = exact_page_content(number)
         files = [file for file, content in saved.items() if content == expected]
         if not files:
             found = ", ".join(str(file.relative_to(output_dir)) for file in saved) or "no file at all"
@@ -278,7 +333,7 @@ def all_pages_are_saved(asynchronous: bool) -> Callable[[Implementation], Awaita
         if asynchronous:
             needs_coroutine(given["download_all"], "download_all")
         async with standin_site() as site:
-            urls = [f"{url}?delay={PAGE_DELAY}" for url in site.page_urls()]
+            urls = [f"{url}?delay={PAGE_DELAY}" for url in site.exact_page_urls()]
             with tempfile.TemporaryDirectory(prefix="chatlib_check_") as folder:
                 output_dir = Path(folder) / "pages"
                 output_dir.mkdir()

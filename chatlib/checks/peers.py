@@ -14,11 +14,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatlib.checks.report import Mismatch, show_bytes
+from chatlib.checks.screen import TerminalScreen
 
 HOST = "127.0.0.1"
 WAIT_SECONDS = 3.0
 """How long a check waits for something to arrive before it says nothing did (tests lower it)."""
 READ_SIZE = 65536
+MAX_SHOWN_LINES = 2000
+"""A program showing more lines than this in one scenario is looping: the rest are only counted."""
 
 Show = Callable[[str], None]
 
@@ -86,6 +89,8 @@ class Peer:
         self.writer = writer
         ip, port = writer.get_extra_info("sockname")[:2]
         self.address = f"{ip}:{port}"
+        self.address_key = (ip, port)
+        """The (IP, port) tuple the server sees this client as: its key in CLIENTS."""
         self.received = ReceivedBytes()
         self._reading = asyncio.create_task(_read_into(reader, self.received))
 
@@ -107,8 +112,15 @@ class Peer:
 
     async def send(self, text: str) -> None:
         """Send `text` as UTF-8, nothing added, as the course's clients do."""
-        self.writer.write(text.encode())
-        await self.writer.drain()
+        await self.send_bytes(text.encode())
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send exactly `data`; a connection the server has already closed is not an error here."""
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except ConnectionError:
+            pass
 
     async def expect_line(self, line: str, since: int, sent: str, timeout: float | None = None) -> None:
         """Wait for the exact line `line` + "\\n" after `since`; Mismatch showing what arrived if not."""
@@ -213,23 +225,30 @@ def server_from_handler(handler: Callable[..., Awaitable[None]]) -> Callable[...
 
 
 class Console:
-    """The lines a server shows (its `show`), with a way to wait for one."""
+    """What a program shows (its `show`), as a person would see it on a terminal, with a way to wait."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        """Each text passed to show(), as it was given."""
+        self.screen = TerminalScreen()
+        self.shown_count = 0
         self._changed = asyncio.Event()
 
     def show(self, line: str) -> None:
-        """What the server under test calls instead of print."""
-        self.lines.append(str(line))
+        """What the program under test calls instead of print (past MAX_SHOWN_LINES, only counted)."""
+        self.shown_count += 1
+        if self.shown_count <= MAX_SHOWN_LINES:
+            self.lines.append(str(line))
+            self.screen.print(str(line))
         self._changed.set()
 
     async def expect(self, line: str, sent: str, timeout: float | None = None, *, exact: bool = True) -> None:
-        """Wait for exactly `line` on the console (a line containing it if not `exact`); else Mismatch."""
+        """Wait for `line` on the screen (a line containing it if not `exact`); else Mismatch."""
         timeout = WAIT_SECONDS if timeout is None else timeout
 
         def is_shown() -> bool:
-            return line in self.lines if exact else any(line in shown for shown in self.lines)
+            seen = self.screen.lines()
+            return line in seen if exact else any(line in shown for shown in seen)
 
         try:
             async with asyncio.timeout(timeout):
@@ -237,12 +256,16 @@ class Console:
                     self._changed.clear()
                     await self._changed.wait()
         except TimeoutError:
-            everything_shown = ", ".join(map(repr, self.lines)) or f"nothing within {timeout:g} s"
+            seen = [shown for shown in self.screen.lines() if shown]
             raise Mismatch(
                 "the expected line was not shown",
                 sent=sent,
                 expected=repr(line) if exact else f"a line containing {line!r}",
-                arrived=everything_shown,
+                arrived=(
+                    ("on the screen: " + ", ".join(map(repr, seen)))
+                    if seen
+                    else f"nothing within {timeout:g} s"
+                ),
                 hint="" if self.lines else "show lines with the `show` parameter, show(...), not print(...)",
             ) from None
 

@@ -18,6 +18,7 @@ class Status(enum.Enum):
     FAIL = "FAIL"
     NOT_IMPLEMENTED = "not implemented yet"
     NOT_GIVEN = "not checked"
+    NOT_RUN = "not run"
 
 
 class Mismatch(Exception):
@@ -28,7 +29,14 @@ class Mismatch(Exception):
     """
 
     def __init__(
-        self, problem: str, *, sent: str = "", expected: str = "", arrived: str = "", hint: str = ""
+        self,
+        problem: str,
+        *,
+        sent: str = "",
+        expected: str = "",
+        arrived: str = "",
+        hint: str = "",
+        table: tuple[str, ...] = (),
     ) -> None:
         super().__init__(problem)
         self.problem = problem
@@ -36,6 +44,8 @@ class Mismatch(Exception):
         self.expected = expected
         self.arrived = arrived
         self.hint = hint
+        self.table = table
+        """Lines shown as they are, between `arrived` and `hint` (a frame field by field, say)."""
 
     def details(self) -> list[str]:
         """The report lines under the scenario's name."""
@@ -47,6 +57,8 @@ class Mismatch(Exception):
             ("hint", self.hint),
         )
         for label, text in labelled:
+            if label == "hint":
+                lines.extend(self.table)
             if text:
                 lines.append(f"{label + ':':9} {shorten(text)}")
         return lines
@@ -78,6 +90,20 @@ class ScenarioResult:
     name: str
     status: Status
     details: tuple[str, ...] = ()
+    elapsed: float = 0.0
+    """Seconds the scenario took (0 when it was not run)."""
+    cause: str = ""
+    """For a failure, its kind: mismatch, exception, timeout, blocked the event loop, keyboard, exit..."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain data (JSON-ready), for a grading tool."""
+        return {
+            "name": self.name,
+            "status": self.status.name,
+            "details": list(self.details),
+            "elapsed": self.elapsed,
+            "cause": self.cause,
+        }
 
     def text(self) -> str:
         """The scenario as the report prints it: a status word, the name, then indented details."""
@@ -135,7 +161,19 @@ class CheckReport:
                 }
             )
             counts.append(f"{not_given} not checked ({', '.join(missing)})")
+        if not_run := self.count(Status.NOT_RUN):
+            counts.append(f"{not_run} not run")
         return f"Checks for {self.step} ({self.title}): {', '.join(counts)}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (JSON-ready): the step, whether it passed, every scenario's result."""
+        return {
+            "step": self.step,
+            "title": self.title,
+            "passed": self.passed,
+            "summary": self.summary(),
+            "results": [result.to_dict() for result in self.results],
+        }
 
     def text(self) -> str:
         """The whole report: the summary line, then each scenario checked."""

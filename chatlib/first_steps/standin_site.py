@@ -2,7 +2,10 @@
 
 It serves `/` (an index of the pages), `/page/1` ... `/page/N` (fixed content, each
 answered after a delay: the site default or `?delay=SECONDS`) and `/status/CODE`
-(answers that HTTP error, e.g. `/status/500`, for the error cases). Anything else is a 404.
+(answers that HTTP error, e.g. `/status/500`, for the error cases). `/exact/1` ... `/exact/N`
+are pages only a byte-exact copy reproduces (UTF-8 text, "\r\n" line ends and bytes that are no
+text at all, served without a charset): the checks use them to tell bytes from text. Anything
+else is a 404.
 
     python -m chatlib.first_steps.standin_site [--host 127.0.0.1] [--port 8000]
         [--pages N] [--delay SECONDS] [--write-urls FILE]
@@ -41,6 +44,18 @@ def page_content(number: int) -> bytes:
     lines = "\n".join(f"<li>Line {line} of page {number}.</li>" for line in range(1, 21))
     return (f"<!doctype html>\n<html><head><title>Page {number}</title></head>\n"
             f"<body><h1>Page {number}</h1>\n<ul>\n{lines}\n</ul></body></html>\n").encode()
+
+
+def exact_page_content(number: int) -> bytes:
+    """The bytes of exact page `number`: decoding them as text and encoding again never gives them back.
+
+    Non-ASCII UTF-8 (accents, CJK, an emoji), "\r\n" and lone "\r" line ends, and bytes that are
+    not UTF-8 at all (a NUL, 0xff, a stray continuation byte).
+    """
+    lines = [f"Page exacte n\u00b0{number} : caf\u00e9, na\u00efve, \u6f22\u5b57, \U0001f600",
+             "Windows line end\r", "old Mac line end\rsame line", "tab\there"]
+    text = "\n".join(lines).encode() + b"\r\n"
+    return text + b"binary: \x00\xff\xfe\x80\xc3(\x1b[0m end\n" + bytes(range(256)) + f"{number}\n".encode()
 
 
 def page_urls(base_url: str, page_count: int) -> list[str]:
@@ -84,6 +99,14 @@ def build_app(page_count: int, delay: float) -> web.Application:
         await asyncio.sleep(requested_delay(request, delay))
         return web.Response(body=page_content(number), content_type="text/html")
 
+    async def exact(request: web.Request) -> web.Response:
+        number = int(request.match_info["number"])
+        if not 1 <= number <= page_count:
+            raise web.HTTPNotFound(text=f"there is no page {number}: pages go from 1 to {page_count}\n")
+        await asyncio.sleep(requested_delay(request, delay))
+        # text/plain without a charset: a client that decodes must guess (requests guesses ISO-8859-1)
+        return web.Response(body=exact_page_content(number), headers={"Content-Type": "text/plain"})
+
     async def status(request: web.Request) -> web.Response:
         code = int(request.match_info["code"])
         if not 400 <= code <= 599:
@@ -94,6 +117,7 @@ def build_app(page_count: int, delay: float) -> web.Application:
     app = web.Application()
     app.router.add_get("/", index)
     app.router.add_get(r"/page/{number:\d{1,9}}", page)
+    app.router.add_get(r"/exact/{number:\d{1,9}}", exact)
     app.router.add_get(r"/status/{code:\d{3}}", status)
     return app
 
@@ -133,6 +157,10 @@ class StandinSite:
         """The URLs of the first `count` pages (all of them by default)."""
         return page_urls(self.base_url, self.page_count if count is None else count)
 
+    def exact_page_urls(self, count: int | None = None) -> list[str]:
+        """The URLs of the first `count` exact pages (all of them by default)."""
+        return [url.replace("/page/", "/exact/") for url in self.page_urls(count)]
+
     async def __aenter__(self) -> StandinSite:
         await self.start()
         return self
@@ -167,6 +195,10 @@ class StandinSiteThread:
     def page_urls(self, count: int | None = None) -> list[str]:
         """The URLs of the first `count` pages (all of them by default)."""
         return self.site.page_urls(count)
+
+    def exact_page_urls(self, count: int | None = None) -> list[str]:
+        """The URLs of the first `count` exact pages (all of them by default)."""
+        return self.site.exact_page_urls(count)
 
     @property
     def running(self) -> bool:

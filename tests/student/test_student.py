@@ -59,8 +59,8 @@ async def test_scenario(step_name: str, scenario_name: str, request: pytest.Fixt
     if path is not None and not given:
         wanted = ", ".join(name for names in step.names.values() for name in names)
         pytest.fail(f"{path} defines none of the names {step_name} checks: {wanted}", pytrace=False)
-    adapted, skeletons = prepare(step, given)
-    result = await run_scenario(step.scenario(scenario_name), adapted, skeletons)
+    adapted, skeletons, problems = prepare(step, given)
+    result = await run_scenario(step.scenario(scenario_name), adapted, skeletons, problems)
     if result.status is Status.FAIL:
         pytest.fail(result.text(), pytrace=False)
     if result.status is not Status.PASS:

@@ -1,0 +1,21 @@
+"""A broken ii_6 client: when the server leaves, readline() returns b'' forever and the loop spins."""
+
+import asyncio
+
+
+async def receive(reader: asyncio.StreamReader, show) -> None:
+    while True:
+        line = await reader.readline()
+        show(line.decode().strip())
+
+
+async def send(writer: asyncio.StreamWriter, read_line) -> None:
+    while True:
+        writer.write((await read_line("> ")).encode())
+        await writer.drain()
+
+
+async def run_client(host: str, port: int, pseudo: str, read_line, show=print) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"Hello|{pseudo}".encode())
+    await asyncio.gather(receive(reader, show), send(writer, read_line))

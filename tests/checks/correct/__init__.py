@@ -1,0 +1,1 @@
+"""Correct implementations written differently from the course's: every check must pass them."""
