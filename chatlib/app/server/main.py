@@ -10,7 +10,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -50,8 +50,13 @@ async def run_server(
     data_dir: Path | None = None,
     history_length: int = DEFAULT_HISTORY_LENGTH,
     limits: ServerLimits | None = None,
+    web_port: int | None = None,
+    web_origins: Sequence[str] = (),
 ) -> None:
-    """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save."""
+    """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save.
+
+    With ``web_port``, the chat's web page is served there too (chatlib.app.web).
+    """
     limits = limits or ServerLimits()
     allow_open_files(limits.max_connections + 64)
     stop_requested = asyncio.Event()
@@ -65,10 +70,17 @@ async def run_server(
     logger.info(
         "chat server listening on %s:%d, %s event loop (Ctrl+C to stop)", bound_host, bound_port, loop_name
     )
+    web = None
     try:
+        if web_port is not None:
+            from chatlib.app.web.front import start_web_front  # aiohttp's web server: only when asked for
+
+            web = await start_web_front(server, host, web_port, web_origins)
         await stop_requested.wait()
     finally:
         await server.stop(SHUTDOWN_REASON)
+        if web is not None:
+            await web.stop()
 
 
 def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -122,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
                     data_dir,
                     settings.history_length,
                     settings.limits,
+                    settings.web_port,
+                    settings.web_origins,
                 )
             )
     except DataFileError as error:

@@ -25,6 +25,7 @@ from chatlib.app.shared.settings_file import (
     text_setting,
     yes_or_no,
 )
+from chatlib.app.web.origins import checked_origin, origin_list
 
 EVENT_LOOPS = ("asyncio", "uvloop")
 
@@ -45,6 +46,8 @@ class ServerSettings:
     limits: ServerLimits = field(default_factory=ServerLimits)
     quiet: bool = False  # console: warnings and errors only
     loop: str = "asyncio"  # or "uvloop"
+    web_port: int | None = None  # the web page's port (None: no web page)
+    web_origins: tuple[str, ...] = ()  # pages of other sites allowed to use the WebSocket
     cluster: tuple[str, ...] = ()  # NATS servers: run as a node of a cluster (docs/CLUSTER.md)
     cluster_patience: float = 10.0  # seconds to wait for NATS, at start or once lost
 
@@ -106,6 +109,33 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def web_origin(text: str) -> str:
+    """Parse an origin to allow (``https://example.org``, or ``*``); the argparse ``type`` of ``--web-origin``."""
+    try:
+        return checked_origin(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_web_options(parser: argparse.ArgumentParser) -> None:
+    """The web page: off unless given a port (see README, "The chat in a browser")."""
+    group = parser.add_argument_group("web page", "the chat in a browser, beside the TCP port")
+    group.add_argument(
+        "--web-port",
+        type=port_number,
+        metavar="PORT",
+        help="also serve the chat's web page and its WebSocket on this port (default: no web page)",
+    )
+    group.add_argument(
+        "--web-origin",
+        type=web_origin,
+        action="append",
+        metavar="ORIGIN",
+        help="let pages of this origin (https://example.org, or * for any) use the WebSocket too; "
+        "by default only the server's own page may (repeat for several)",
+    )
+
+
 def _limits(options: argparse.Namespace) -> ServerLimits:
     """The ServerLimits the limit options ask for."""
     defaults = ServerLimits()
@@ -164,6 +194,7 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         default=10.0,
         help="with --cluster: seconds to wait for NATS, at start or once lost, before stopping (default 10)",
     )
+    _add_web_options(parser)
     _add_limit_options(parser)
     options = parser.parse_args(argv)
     if options.quiet and options.verbose:
@@ -183,6 +214,10 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         limits=_limits(options),
         quiet=options.quiet,
         loop=options.loop,
+        web_port=layers.pick(options.web_port, "WEB_PORT", port_number, None),
+        web_origins=layers.pick(
+            tuple(options.web_origin) if options.web_origin else None, "WEB_ORIGINS", origin_list, ()
+        ),
         cluster=layers.pick(options.cluster, "CLUSTER", cluster_urls, ()),
         cluster_patience=options.cluster_patience,
     )

@@ -8,9 +8,9 @@ read with python-dotenv's ``dotenv_values`` and never loaded into ``os.environ``
 file given with ``--config FILE``, else ``./chat.env`` if it exists, else
 ``$XDG_CONFIG_HOME/chat_room/chat.env`` (``~/.config/chat_room/chat.env``) if it exists.
 
-One file may serve both programs: the server uses HOST, PORT, LOG_DIR, VERBOSE, DATA_DIR and
-HISTORY_LENGTH, the client HOST, PORT, LOG_DIR, PSEUDO, ROOM and STATE_DIR; each ignores the
-other's keys and rejects any other key.
+One file may serve both programs: the server uses HOST, PORT, LOG_DIR, VERBOSE, DATA_DIR,
+HISTORY_LENGTH, WEB_PORT and WEB_ORIGINS, the client HOST, PORT, LOG_DIR, PSEUDO, ROOM and
+STATE_DIR; each ignores the other's keys and rejects any other key.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ CONFIG_FILE_NAME = "chat.env"
 SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HISTORY_LENGTH"})
 CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM", "STATE_DIR"})
 SERVER_KEYS |= {"CLUSTER"}  # chat-server --cluster: the NATS servers of a cluster (docs/CLUSTER.md)
+SERVER_KEYS |= {"WEB_PORT", "WEB_ORIGINS"}  # chat-server --web-port: the chat's web page (chatlib/app/web)
 KNOWN_KEYS = SERVER_KEYS | CLIENT_KEYS
 
 T = TypeVar("T")
