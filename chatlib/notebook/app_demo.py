@@ -4,9 +4,10 @@ users driven by code whose screens a cell can show.
 ``server = await start_chat_server(host, port)`` serves on the kernel's event loop while other
 cells run; the cell shows what starting logged, and the console lines that come later are kept in
 ``server.lines`` (``server.print_new_lines()`` shows those no cell has shown yet), so that they
-never land under an unrelated cell. A port already taken raises ``PortInUse``, one line saying by
-whom. Running the cell again replaces the server (with
-``data_dir=...`` the new server finds the known users and the history the last one saved).
+never land under an unrelated cell; stopping the server prints what stopping logged, under the
+cell that stops it. A port already taken raises ``PortInUse``, one line saying by whom. Running
+the cell again replaces the server (with ``data_dir=...`` the new server finds the known users
+and the history the last one saved).
 ``alice = await join_chat("alice", "general", host, port)`` runs the finished client's session
 (``chatlib.app.client.session``) with lines typed by ``alice.type(...)`` instead of a keyboard, and keeps
 every ``ChatLine`` it shows; a cell ending with ``alice`` (or ``side_by_side(alice, bob)``)
@@ -46,16 +47,21 @@ _raised_logger_level = False  # whether a console set the server logger's level 
 
 
 class _ConsoleHandler(logging.Handler):
-    """Sends the server's console log lines to a ``LiveText`` under the notebook cell."""
+    """Sends the server's console log lines to its ``LiveText``, printed under the running cell
+    too while ``printing`` (while a cell stops the server)."""
 
     def __init__(self, console: LiveText) -> None:
         super().__init__(logging.INFO)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
         self._console = console
+        self.printing = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        """Show one log record as one console line."""
-        self._console.add(self.format(record))
+        """Keep one log record as one console line, and print it while ``printing``."""
+        if self.printing:
+            self._console.announce(self.format(record))
+        else:
+            self._console.add(self.format(record))
 
 
 class NotebookServer(LiveText):
@@ -82,12 +88,15 @@ class NotebookServer(LiveText):
         self.add(f"listening on {self.host}:{self.port}")
 
     async def stop(self) -> None:
-        """Tell every client the server is closing, close them all and stop listening."""
+        """Tell every client the server is closing, close them all and stop listening; what the
+        server logs meanwhile is printed under the cell that stops it."""
         if _SERVERS.get((self.host, self.port)) is self:
             del _SERVERS[(self.host, self.port)]
+        self._handler.printing = True
         try:
             await self.chat.stop()
         finally:
+            self._handler.printing = False
             self._detach_console()
 
     def _attach_console(self) -> None:

@@ -126,9 +126,13 @@ def test_the_server_cell_serves_on_chat_port_and_shows_its_console(executed: Exe
     loaded, listening = console.splitlines()
     assert " INFO 0 known users and 0 history entries loaded from " in loaded
     assert listening == f"listening on 127.0.0.1:{executed.port}"
-    last_lines = executed.text("print(*server.lines[-8:]")
-    assert "INFO message received from bob (" in last_lines and ") in general: Toujours là ?" in last_lines
-    assert "WARNING protocol error from 127.0.0.1:" in last_lines
+    since_start = executed.text("server.print_new_lines()")
+    assert "INFO message received from bob (" in since_start and ") in general: Toujours là ?" in since_start
+    assert "WARNING protocol error from 127.0.0.1:" in since_start
+    for pseudo in ("alice", "bob", "carol"):
+        assert re.search(rf"INFO 127\.0\.0\.1:\d+ is {pseudo}\n", since_start), pseudo
+    for later in ("robot", "dave", "est de retour", "server stopped"):  # what later sections did
+        assert later not in since_start + console, later
 
 
 @pytest.mark.notebook
@@ -307,10 +311,16 @@ def test_an_image_is_drawn_for_alice_and_a_bomb_refused_twice(executed: Executed
 
 @pytest.mark.notebook
 def test_a_restarted_server_keeps_its_users_and_history(executed: ExecutedNotebook) -> None:
-    restart = executed.text('await alice.wait_for("! The server is closing: server shutting down")')
-    loaded = re.search(r"INFO 6 known users and 28 history entries loaded from (\S+)/server-data\n", restart)
-    assert loaded is not None
-    assert f"\nlistening on 127.0.0.1:{executed.port}\n" in restart
+    restart = executed.text('print("alice saw:", await alice.wait_for("! The server is closing')
+    stopped, started = restart.split(" INFO server stopped: server shutting down\n")
+    assert "message received" not in stopped, "only what stopping and starting logged"
+    loaded = re.fullmatch(
+        r"\d\d:\d\d:\d\d INFO 6 known users and 28 history entries loaded from (\S+)/server-data\n"
+        f"listening on 127.0.0.1:{executed.port}\n"
+        "alice saw: ! The server is closing: server shutting down\n",
+        started,
+    )
+    assert loaded is not None, restart
     assert not Path(loaded.group(1)).exists()  # the last cell removed the notebook's temporary folder
     assert executed.text('alice.lines.index("--- history ---")') == (
         "Welcome back alice !\n"
@@ -325,7 +335,9 @@ def test_a_restarted_server_keeps_its_users_and_history(executed: ExecutedNotebo
 def test_the_last_cell_leaves_nothing_running(executed: ExecutedNotebook) -> None:
     last = [cell for cell in executed.notebook.cells if cell.cell_type == "code"][-1]
     assert "await stop_all()" in last.source
-    assert cell_text_outputs(last) == f"All stopped: nothing listens on 127.0.0.1:{executed.port} any more.\n"
+    *stopping, last_line = cell_text_outputs(last).splitlines()
+    assert last_line == f"All stopped: nothing listens on 127.0.0.1:{executed.port} any more."
+    assert re.fullmatch(r"\d\d:\d\d:\d\d INFO server stopped: server shutting down", stopping[-1])
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", executed.port), timeout=TIMEOUT).close()
 
@@ -443,3 +455,24 @@ async def test_the_console_shows_the_server_logs_and_leaves_the_logger_as_it_was
     assert server.lines[-1].endswith("INFO server stopped: server shutting down")
     assert server_logger.level == level_before
     assert not [handler for handler in server_logger.handlers if type(handler).__name__ == "_ConsoleHandler"]
+
+
+async def test_the_console_prints_what_starting_and_stopping_did_and_keeps_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    server = await start_chat_server("127.0.0.1", 0)
+    started = capsys.readouterr().out
+    try:
+        alice = await join_chat("alice", "general", port=server.port)
+        alice.type("bonjour")
+        await server.wait_until(lambda lines: any(" in general: bonjour" in line for line in lines))
+        assert capsys.readouterr().out == "", "nothing lands under whatever cell runs meanwhile"
+        server.print_new_lines()
+        shown = capsys.readouterr().out
+        assert " INFO connection from 127.0.0.1:" in shown and " in general: bonjour\n" in shown
+    finally:
+        await stop_all()
+    assert started == f"listening on 127.0.0.1:{server.port}\n"
+    stopped = capsys.readouterr().out.splitlines()
+    assert stopped and re.fullmatch(r"\d\d:\d\d:\d\d INFO server stopped: server shutting down", stopped[-1])
+    assert "bonjour" not in "\n".join(stopped), "only what stopping logged"
