@@ -56,7 +56,13 @@ async def connect(port: int, number: int) -> RawClient:
 async def test_a_thousand_connections_all_receive_a_message(tmp_path: Path) -> None:
     allow_open_files(4 * CLIENTS)  # each connection takes a descriptor at each end, both in this process
     conversation = conversation_log("server", tmp_path / "logs")
-    limits = ServerLimits(max_connections=CLIENTS + 10, max_connections_per_ip=CLIENTS + 10, rate_limit=None)
+    limits = ServerLimits(
+        max_connections=CLIENTS + 10,
+        max_connections_per_ip=CLIENTS + 10,
+        rate_limit=None,
+        connect_rate=None,
+        registration_rate=None,
+    )
     server = ChatServer(conversation, limits=limits)
     _, port = await server.start("127.0.0.1", 0)
     clients: list[RawClient] = []

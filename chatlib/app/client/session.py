@@ -25,6 +25,7 @@ from chatlib.app.client.commands import (
 )
 from chatlib.app.client.display import HISTORY_END, HISTORY_START, ChatLine, LineKind, now_ms
 from chatlib.app.client.handshake import Handshake, too_long
+from chatlib.app.client.pictures import PictureDrawer
 from chatlib.app.client.server_link import ServerLink
 from chatlib.app.client.session_io import (
     SessionEnd,
@@ -56,9 +57,11 @@ from chatlib.app.protocol import (
     Welcome,
 )
 from chatlib.app.protocol.history import BadHistory, HistoryEntry, RoomHistory, parse_history
+from chatlib.app.shared.image_worker import ImageWorker
 from chatlib.app.shared.images import BadImage, check_and_render, read_image_file
 
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server to close after our BYE
+PICTURES_GRACE = 2.0  # seconds, at the end, to finish drawing the images received last
 
 
 class ChatSession:
@@ -69,6 +72,7 @@ class ChatSession:
         self._io = io
         self._handshake = Handshake(link, io, tokens)
         self._leaving = False
+        self._pictures = PictureDrawer(self._show_image)  # received images, drawn beside the conversation
         self.welcome: Welcome | None = None
         self.room: str | None = None
         self.history: RoomHistory | None = None  # the last room's history, once it has arrived
@@ -108,6 +112,7 @@ class ChatSession:
             for task in (receiver, sender):
                 task.cancel()
             await asyncio.gather(receiver, sender, return_exceptions=True)
+            await self._pictures.close(PICTURES_GRACE)
 
     async def _say_goodbye(self, receiver: asyncio.Task[SessionEnd]) -> SessionEnd:
         """Send BYE, then keep showing what arrives until the server closes (or a short timeout)."""
@@ -162,11 +167,12 @@ class ChatSession:
         await self._link.send(SendImage(data))
         self._notice(f"Image sent ({facts.format} {facts.width}×{facts.height}, {facts.size} bytes)")
 
-    async def _show_image(self, frame: ImageFrom) -> None:
-        """Show who sent an image, then the image drawn in characters (rendered in a thread)."""
+    async def _show_image(self, frame: ImageFrom, images: ImageWorker) -> None:
+        """Show who sent an image, then the image drawn in characters (decoded once, in the image
+        worker's process: the conversation goes on meanwhile, see pictures.py)."""
         columns = max(1, self._io.picture_columns())
         try:
-            facts, art = await asyncio.to_thread(
+            facts, art = await images.run(
                 check_and_render, frame.data, columns, monochrome=not self._io.colored_pictures
             )
         except BadImage as reason:
@@ -233,7 +239,8 @@ class ChatSession:
             case Ping():
                 await self._link.send(Pong())
             case ImageFrom() as image:
-                await self._show_image(image)
+                if not self._pictures.add(image):
+                    self._error(f"{image.pseudo} sent an image, not shown: too many images at once")
             case History(entries_json):
                 self._show_history(entries_json)
             case Welcome() | RoomList():

@@ -32,6 +32,7 @@ from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH, ChatHistory
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.liveness import watch_silences
 from chatlib.app.server.lobby import Lobby
+from chatlib.app.server.memory import MemoryBudget
 from chatlib.app.server.outbox import Outbox
 from chatlib.app.server.persistence import ServerStore
 from chatlib.app.server.ratelimit import FloodGuard, Flooding
@@ -40,6 +41,7 @@ from chatlib.app.server.rooms import RoomRegistry
 from chatlib.app.server.streams import ByteReader, ByteWriter
 from chatlib.app.server.sharing import StandAlone
 from chatlib.app.server.users import KnownUsers
+from chatlib.app.shared.image_worker import ImageWorker
 from chatlib.app.shared.logfiles import ConversationLog
 from chatlib.app.shared.terminal_text import printable
 
@@ -67,7 +69,9 @@ class ChatServer:
     ``stop``; without one they live as long as the server object.
 
     ``limits`` bound what any one client can cost the others: its unread output, its silence,
-    its message rate, the number of connections (see limits.py and docs/ROBUSTNESS.md).
+    its message rate, the number of connections; and what all of them together can cost: the
+    bytes held for them, the users and rooms they make, the images they send (see limits.py and
+    docs/ROBUSTNESS.md).
     """
 
     def __init__(
@@ -86,11 +90,18 @@ class ChatServer:
         self.limits = limits or ServerLimits()
         self.sharing = sharing or StandAlone()  # a cluster node's link to the others (cluster/)
         self.store = ServerStore(data_dir, history_length, flush_interval, conversation)
+        permanent_rooms = tuple(permanent_rooms)
         self._rooms: RoomRegistry[Connection] = RoomRegistry(deliver, permanent_rooms)
+        for name in permanent_rooms:
+            self.store.history.keep(name)
         self._admission = Admission(self.limits)
-        self._relay = RoomRelay(self.store, self._rooms, clock, self.sharing)
-        lobby = Lobby(self.store, self._rooms, clock, choose_color, self.sharing)
-        self._dispatcher = FrameDispatcher(lobby, self._relay)
+        self._budget = MemoryBudget(self.limits.max_buffered_bytes)
+        self._images = ImageWorker(self.limits.image_timeout, self.limits.max_images_waiting)
+        self._relay = RoomRelay(
+            self.store, self._rooms, clock, self.sharing, self._images, self.limits.max_rooms
+        )
+        lobby = Lobby(self.store, self._rooms, clock, choose_color, self.sharing, self.limits)
+        self._dispatcher = FrameDispatcher(lobby, self._relay, self._budget)
         self._watcher: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -116,6 +127,11 @@ class ChatServer:
     def history(self) -> ChatHistory:
         """Every room's recent entries."""
         return self.store.history
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for the clients right now: frames half received, output not yet read."""
+        return self._budget.used
 
     # --- Life cycle ----------------------------------------------------------------------------
 
@@ -147,6 +163,7 @@ class ChatServer:
         self._server.close()
         if self._watcher is not None:
             self._watcher.cancel()
+        self._images.close()  # an image being checked is refused at once: nobody waits for it
         grace = self.limits.shutdown_grace
         closing = encode(Closing(_truncate(reason, MAX_REASON_BYTES)))
         self._rooms.deliver_pending()
@@ -206,7 +223,7 @@ class ChatServer:
         def overflow(reason: str) -> None:
             self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
 
-        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow)
+        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow, self._budget)
         connection = Connection(outbox, ip, address)
         if limits.rate_limit is not None:
             connection.flood_guard = FloodGuard(limits.rate_limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 # Mid-tone hues, each with a contrast ratio of at least 3:1 against both black and white.
 PALETTE: tuple[str, ...] = (
@@ -24,14 +24,16 @@ PALETTE: tuple[str, ...] = (
 
 
 def pick_color(
-    colors_in_use: Iterable[str],
+    colors_in_use: Iterable[str] | Mapping[str, int],
     choose: Callable[[Sequence[str]], str] = random.choice,
     palette: Sequence[str] = PALETTE,
 ) -> str:
     """A random color among those of the palette the fewest people already have.
 
-    With as many users as colors, everyone differs; beyond that, colors repeat evenly.
+    ``colors_in_use`` is every connected user's color, or how many have each (a ``Counter``,
+    which costs nothing to look at however many users there are). With as many users as
+    colors, everyone differs; beyond that, colors repeat evenly.
     """
-    usage = Counter(color for color in colors_in_use if color in palette)
-    fewest = min(usage[color] for color in palette)
-    return choose([color for color in palette if usage[color] == fewest])
+    usage = colors_in_use if isinstance(colors_in_use, Mapping) else Counter(colors_in_use)
+    fewest = min(usage.get(color, 0) for color in palette)
+    return choose([color for color in palette if usage.get(color, 0) == fewest])

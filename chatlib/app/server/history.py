@@ -3,6 +3,11 @@
 ``ChatHistory`` keeps each room's last entries to replay to whoever enters it, and hands each new
 entry to the history file (JSON Lines, see ``storage``). The entries themselves and their JSON
 are the protocol's (``chatlib.app.protocol.history``).
+
+What it keeps in memory is bounded whatever clients do: each room keeps its last ``length``
+entries and at most ``MAX_ROOM_TEXT_BYTES`` of their text; the rooms in use keep theirs, and of
+the rooms nobody is in (emptied, or read back from the file) only the ``MAX_IDLE_ROOMS`` used
+last keep theirs. The file keeps everything.
 """
 
 from __future__ import annotations
@@ -19,17 +24,47 @@ from chatlib.app.server.storage import JsonLinesFile
 logger = logging.getLogger(__name__)
 
 DEFAULT_HISTORY_LENGTH = 50  # entries replayed to someone entering a room
+MAX_ROOM_TEXT_BYTES = 64 * 1024  # of text kept per room: 50 ordinary messages, or 16 of 4 KB
+MAX_IDLE_ROOMS = 100  # rooms nobody is in whose history stays in memory, the last used ones
+
+
+class _RoomEntries:
+    """One room's last entries, and the size of their texts."""
+
+    __slots__ = ("entries", "text_bytes")
+
+    def __init__(self, length: int) -> None:
+        self.entries: deque[HistoryEntry] = deque(maxlen=length)
+        self.text_bytes = 0
+
+    def append(self, entry: HistoryEntry) -> None:
+        """Add an entry, forgetting the oldest ones beyond the room's length or text size."""
+        entries = self.entries
+        if entries.maxlen is not None and len(entries) == entries.maxlen:
+            if not entries.maxlen:
+                return
+            self.text_bytes -= len(entries[0].text)
+        entries.append(entry)
+        self.text_bytes += len(entry.text)
+        while self.text_bytes > MAX_ROOM_TEXT_BYTES and len(entries) > 1:
+            self.text_bytes -= len(entries.popleft().text)
 
 
 class ChatHistory:
-    """Every room's recent entries in memory, and every entry queued for the history file."""
+    """Every room's recent entries in memory (within bounds), and every entry queued for the file.
+
+    The server says which rooms are in use (``keep``, when one is created, and for the permanent
+    ones) and which are no longer (``release``, when the last member leaves).
+    """
 
     def __init__(self, length: int = DEFAULT_HISTORY_LENGTH, file: JsonLinesFile | None = None) -> None:
         if length < 0:
             raise ValueError(f"the history length must be 0 or more, not {length}")
         self.length = length
         self.file = file
-        self._rooms: dict[str, deque[HistoryEntry]] = {}
+        self._rooms: dict[str, _RoomEntries] = {}
+        self._in_use: set[str] = set()  # keys of the rooms that exist
+        self._idle: dict[str, None] = {}  # keys of the other rooms kept in memory, least recently used first
 
     def load(self, records: Iterable[dict[str, Any]]) -> int:
         """Take in the records of a history file (without writing them again); how many were used."""
@@ -47,12 +82,32 @@ class ChatHistory:
             used += 1
         return used
 
-    def _room(self, room: str) -> deque[HistoryEntry]:
+    def _room(self, room: str) -> _RoomEntries:
+        """The room's entries; a room not in use becomes the most recently used idle one."""
         key = name_key(room)
         entries = self._rooms.get(key)
         if entries is None:
-            entries = self._rooms[key] = deque(maxlen=self.length)
+            entries = self._rooms[key] = _RoomEntries(self.length)
+        if key not in self._in_use:
+            self._idle.pop(key, None)
+            self._idle[key] = None
+            if len(self._idle) > MAX_IDLE_ROOMS:
+                oldest = next(iter(self._idle))
+                del self._idle[oldest], self._rooms[oldest]
         return entries
+
+    def keep(self, room: str) -> None:
+        """The room exists (it was created, or it is permanent): keep its history while it does."""
+        key = name_key(room)
+        self._in_use.add(key)
+        self._idle.pop(key, None)
+
+    def release(self, room: str) -> None:
+        """The room is gone: its history becomes idle, kept in memory while it is among the last used."""
+        key = name_key(room)
+        self._in_use.discard(key)
+        if key in self._rooms:
+            self._room(room)
 
     def record(self, room: str, entry: HistoryEntry) -> None:
         """Add an entry to the room's history, in memory now and on disk at the next flush."""
@@ -62,4 +117,9 @@ class ChatHistory:
 
     def recent(self, room: str) -> list[HistoryEntry]:
         """The room's last entries (at most ``length``), oldest first."""
-        return list(self._rooms.get(name_key(room), ()))
+        entries = self._rooms.get(name_key(room))
+        return list(entries.entries) if entries is not None else []
+
+    def __len__(self) -> int:
+        """How many rooms' histories are in memory."""
+        return len(self._rooms)

@@ -7,7 +7,9 @@ once. When the client falls behind and the transport's own buffer passes its hig
 (64 KiB), further batches wait in a backlog that a small drain task feeds to the transport as
 the client catches up. The backlog is bounded in bytes and in frames: a client that stops
 reading goes over the bound and is dropped (``on_overflow``), so the server's memory stays
-bounded whatever one client does, and nobody else waits for it.
+bounded whatever one client does, and nobody else waits for it. Backlogs also count against the
+server's memory budget for all its clients together (memory.py): the client whose backlog takes
+the total over it is dropped the same way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 
+from chatlib.app.server.memory import MemoryBudget
 from chatlib.app.server.streams import ByteWriter
 
 
@@ -37,6 +40,7 @@ class Outbox:
         "_backlog_frames",
         "_drainer",
         "_high_water",
+        "_budget",
         "closed",
     )
 
@@ -46,6 +50,7 @@ class Outbox:
         max_bytes: int,
         max_frames: int,
         on_overflow: Callable[[str], None],
+        budget: MemoryBudget | None = None,
     ) -> None:
         self._writer = writer
         self._transport = writer.transport
@@ -60,6 +65,7 @@ class Outbox:
         self._backlog_frames = 0
         self._drainer: asyncio.Task[None] | None = None
         self._high_water = self._transport.get_write_buffer_limits()[1]
+        self._budget = budget or MemoryBudget(max_bytes)  # the server's, shared by every outbox
         self.closed = False
 
     @property
@@ -89,8 +95,14 @@ class Outbox:
         self._backlog.append((batch, frame_count))
         self._backlog_bytes += len(batch)
         self._backlog_frames += frame_count
+        within_budget = self._budget.change(0, len(batch))
         if self._backlog_bytes + self._transport.get_write_buffer_size() > self._max_bytes:
             self._overflow(f"more than {self._max_bytes} bytes waiting to be read")
+        elif not within_budget:
+            self._overflow(
+                f"the server holds {self._budget.describe()} for its clients already, "
+                f"{self._backlog_bytes} bytes of it waiting for you to read"
+            )
         elif self._backlog_frames > self._max_frames:
             self._overflow(f"more than {self._max_frames} frames waiting to be read")
         elif self._drainer is None:
@@ -105,6 +117,7 @@ class Outbox:
                     batch, frame_count = self._backlog.popleft()
                     self._backlog_bytes -= len(batch)
                     self._backlog_frames -= frame_count
+                    self._budget.change(len(batch), 0)
                     self._transport.write(batch)
         except ConnectionError:
             self._forget_backlog()
@@ -112,6 +125,7 @@ class Outbox:
             self._drainer = None
 
     def _forget_backlog(self) -> None:
+        self._budget.change(self._backlog_bytes, 0)
         self._backlog.clear()
         self._backlog_bytes = self._backlog_frames = 0
 

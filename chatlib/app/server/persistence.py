@@ -2,13 +2,16 @@
 
 Both live in JSON Lines files, read back at start and appended to every ``flush_interval``
 seconds (and once more at stop) by a background task; without a data folder they live as long
-as the server object.
+as the server object. The writing is done by a thread that does nothing else, so that no other
+work (an image to check, a slow lookup) can ever make a save wait: the promise about ``kill -9``
+(at most ``flush_interval`` lost) holds under any load.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from pathlib import Path
 
@@ -38,6 +41,7 @@ class ServerStore:
         self.history = ChatHistory(history_length)
         self.conversation = conversation
         self._users_file: JsonLinesFile | None = None
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="save history and users")
         self._flush_interval = flush_interval
         self._saver: asyncio.Task[None] | None = None
         self._stop_saving = asyncio.Event()
@@ -60,8 +64,8 @@ class ServerStore:
         logger.info(
             "%d known users and %d history entries loaded from %s", len(self.users), entries, self.data_dir
         )
-        self._users_file = JsonLinesFile(users_path)
-        self.history.file = JsonLinesFile(history_path)
+        self._users_file = JsonLinesFile(users_path, self._writer_thread)
+        self.history.file = JsonLinesFile(history_path, self._writer_thread)
 
     def start_saving(self) -> None:
         """Save in the background from now on, if there is a data folder."""

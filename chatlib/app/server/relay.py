@@ -2,11 +2,12 @@
 
 Every message is encoded once and handed to the room's broadcast (broadcast.py), which delivers
 a loop turn's messages to each member in one piece; each is also recorded in the room's history.
+Images are checked in the image worker's process first (shared/image_worker.py): their decoding
+never runs on the event loop, nor on the thread that saves the history.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from chatlib.app.server.console_budget import DEFAULT_LINES_PER_SECOND, LineBudg
 from chatlib.app.server.persistence import ServerStore
 from chatlib.app.server.rooms import Room, RoomRegistry
 from chatlib.app.server.sharing import StandAlone
+from chatlib.app.shared.image_worker import ImageWorker
 from chatlib.app.shared.images import BadImage, check_image
 from chatlib.app.shared.terminal_text import printable
 
@@ -45,12 +47,16 @@ class RoomRelay:
         rooms: RoomRegistry[Connection],
         clock: Callable[[], int],
         sharing: StandAlone | None = None,
+        images: ImageWorker | None = None,
+        max_rooms: int = 1000,
     ) -> None:
         self._store = store
         self._sharing = sharing or StandAlone()  # other servers of a cluster hear the rooms too
         self._history = store.history
         self._rooms = rooms
         self._clock = clock
+        self.images = images or ImageWorker()
+        self._max_rooms = max_rooms
         self.message_lines = LineBudget(_report_held_back_lines)  # the console's line per message
 
     def enter(self, connection: Connection, wanted_room: str) -> None:
@@ -66,8 +72,14 @@ class RoomRelay:
             if name_key(old_room.name) == name_key(room_name):
                 connection.send_frame(RoomEntered(old_room.name))
                 return
+        if len(self._rooms) >= self._max_rooms and self._rooms.find(room_name) is None:
+            text = f"there are {self._max_rooms} rooms already, the most; enter one of them"
+            connection.send_frame(Error(ErrorCode.BAD_ROOM, text))
+            return
+        if old_room is not None:
             self.leave_room(connection, old_room, wording.moved_to(connection.pseudo, room_name))
         room = self._rooms.enter(room_name, connection)
+        self._history.keep(room.name)
         connection.room = room
         connection.send_frame(RoomEntered(room.name))
         connection.send_frame(History(history_payload(room.name, self._history.recent(room.name))))
@@ -106,7 +118,7 @@ class RoomRelay:
         if room is None or sender.pseudo is None:
             raise ProtocolError(ErrorCode.UNEXPECTED_FRAME, "IMAGE before ENTER_ROOM")
         try:
-            facts = await asyncio.to_thread(check_image, data)
+            facts = await self.images.run(check_image, data)
         except BadImage as reason:
             logger.info("image refused from %s: %s", sender.name, printable(str(reason)))
             sender.send_frame(Error(ErrorCode.BAD_IMAGE, str(reason)))
@@ -141,6 +153,8 @@ class RoomRelay:
         self._rooms.leave(room, connection)
         connection.room = None
         self._announce(room, announcement or wording.left(connection.pseudo))
+        if not room.members and not room.permanent:
+            self._history.release(room.name)  # the room is gone
         self._store.log(f"[{room.name}] {connection.pseudo} left the room")
 
     def farewell(self, connection: Connection) -> None:
@@ -148,7 +162,7 @@ class RoomRelay:
         if connection.room is not None:
             self.leave_room(connection, connection.room)
         if connection.user is not None:
-            connection.user.connected = False  # known still, but away: sent nothing until back
+            self._store.users.disconnect(connection.user)  # known still, but away: sent nothing until back
             minutes, seconds = divmod(int(time.monotonic() - connection.connected_at), 60)
             stayed = f"connected for {minutes} min {seconds:02d} s"
             self._store.log(f"{connection.pseudo} departed ({connection.address}), {stayed}")

@@ -37,6 +37,7 @@ class RoomRegistry(Generic[Member]):
     def __init__(self, deliver: Deliver[Member], permanent_rooms: Iterable[str] = ()) -> None:
         self._deliver = deliver
         self._rooms: dict[str, Room[Member]] = {}
+        self._listing: tuple[RoomInfo, ...] | None = None  # made again after a change, when asked
         for name in permanent_rooms:
             self._rooms[name_key(name)] = Room(name, deliver, permanent=True)
 
@@ -48,12 +49,14 @@ class RoomRegistry(Generic[Member]):
             room = self._rooms[key] = Room(name, self._deliver)
         room.broadcast.deliver()
         room.members.add(member)
+        self._listing = None
         return room
 
     def leave(self, room: Room[Member], member: Member) -> None:
         """Take ``member`` out of ``room``, removing the room if it is now empty and not permanent."""
         room.broadcast.deliver()
         room.members.discard(member)
+        self._listing = None
         if not room.members and not room.permanent:
             self._rooms.pop(name_key(room.name), None)
 
@@ -67,12 +70,19 @@ class RoomRegistry(Generic[Member]):
             room.broadcast.deliver()
 
     def listing(self) -> tuple[RoomInfo, ...]:
-        """The rooms and their sizes for a ROOMS frame: permanent first, then the busiest."""
-        rooms = sorted(
-            self._rooms.values(),
-            key=lambda room: (not room.permanent, -len(room.members), name_key(room.name)),
-        )
-        return tuple(RoomInfo(room.name, min(len(room.members), 0xFFFF)) for room in rooms[:MAX_ROOMS_LISTED])
+        """The rooms and their sizes for a ROOMS frame: permanent first, then the busiest.
+
+        Sorted once after each change, not for every newcomer: a flood of HELLOs costs no sort.
+        """
+        if self._listing is None:
+            rooms = sorted(
+                self._rooms.values(),
+                key=lambda room: (not room.permanent, -len(room.members), name_key(room.name)),
+            )
+            self._listing = tuple(
+                RoomInfo(room.name, min(len(room.members), 0xFFFF)) for room in rooms[:MAX_ROOMS_LISTED]
+            )
+        return self._listing
 
     def __len__(self) -> int:
         return len(self._rooms)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from chatlib.app.cluster.urls import cluster_urls
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
-from chatlib.app.server.limits import ServerLimits
-from chatlib.app.server.ratelimit import RateLimit
+from chatlib.app.server.limits import DEFAULT_CONNECT_RATE, MiB, ServerLimits
+from chatlib.app.server.ratelimit import Allowance, RateLimit
 from chatlib.app.shared.settings_file import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -102,10 +102,67 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
         type=positive_rate,
         metavar="N",
         default=rate.per_second,
-        help=f"messages per second allowed to each client, bursts of {rate.burst} (default {rate.per_second:g})",
+        help=f"frames (messages, room changes, PONGs...) per second allowed to each client, bursts of "
+        f"{rate.burst} (default {rate.per_second:g})",
     )
     group.add_argument(
-        "--no-rate-limit", action="store_true", help="switch flood control off (for load benchmarks)"
+        "--no-rate-limit",
+        action="store_true",
+        help="switch flood control off: frames per client, connections and new pseudos per IP "
+        "address (for load benchmarks)",
+    )
+    _add_capacity_options(group, defaults)
+
+
+def _add_capacity_options(group: argparse._ArgumentGroup, defaults: ServerLimits) -> None:
+    """The limits on what all clients together may cost the server (docs/ROBUSTNESS.md)."""
+    connects = defaults.connect_rate
+    registrations = defaults.registration_rate
+    assert connects is not None and registrations is not None
+    group.add_argument(
+        "--connect-rate",
+        type=positive_rate,
+        metavar="N",
+        default=connects.per_second,
+        help=f"new connections per second from one IP address, after a burst of {connects.burst} "
+        f"(default {connects.per_second:g})",
+    )
+    group.add_argument(
+        "--new-users-per-hour",
+        type=positive_int,
+        metavar="N",
+        default=registrations.burst,
+        help=f"new pseudos registered from one IP address: N at once, then N an hour "
+        f"(default {registrations.burst})",
+    )
+    group.add_argument(
+        "--max-users",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_known_users,
+        help=f"known users in all, kept across restarts (default {defaults.max_known_users})",
+    )
+    group.add_argument(
+        "--max-rooms",
+        type=positive_int,
+        metavar="N",
+        default=defaults.max_rooms,
+        help=f"rooms existing at once (default {defaults.max_rooms})",
+    )
+    group.add_argument(
+        "--max-buffered-mb",
+        type=positive_int,
+        metavar="MB",
+        default=defaults.max_buffered_bytes // MiB,
+        help="MiB held for all clients together: frames half received, output not yet read "
+        f"(default {defaults.max_buffered_bytes // MiB})",
+    )
+    group.add_argument(
+        "--image-timeout",
+        type=positive_seconds,
+        metavar="S",
+        default=defaults.image_timeout,
+        help=f"seconds to check one image before refusing it (default {defaults.image_timeout:g})",
     )
 
 
@@ -139,14 +196,21 @@ def _add_web_options(parser: argparse.ArgumentParser) -> None:
 def _limits(options: argparse.Namespace) -> ServerLimits:
     """The ServerLimits the limit options ask for."""
     defaults = ServerLimits()
-    rate_limit = None if options.no_rate_limit else replace(RateLimit(), per_second=options.rate_limit)
+    flood_control = not options.no_rate_limit
+    per_hour = options.new_users_per_hour
     return replace(
         defaults,
         max_connections=options.max_connections,
         max_connections_per_ip=options.max_per_ip,
         hello_timeout=options.hello_timeout,
         idle_timeout=options.idle_timeout,
-        rate_limit=rate_limit,
+        rate_limit=replace(RateLimit(), per_second=options.rate_limit) if flood_control else None,
+        connect_rate=replace(DEFAULT_CONNECT_RATE, per_second=options.connect_rate) if flood_control else None,
+        registration_rate=Allowance(per_hour / 3600, per_hour) if flood_control else None,
+        max_known_users=options.max_users,
+        max_rooms=options.max_rooms,
+        max_buffered_bytes=options.max_buffered_mb * MiB,
+        image_timeout=options.image_timeout,
     )
 
 

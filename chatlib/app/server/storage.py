@@ -15,6 +15,7 @@ import errno
 import logging
 import os
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -158,8 +159,9 @@ class JsonLinesFile:
     at a time; records appended while it writes wait for the next one.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, writer_thread: Executor | None = None) -> None:
         self.path = path
+        self._writer_thread = writer_thread  # None: asyncio's default executor
         self._pending = bytearray()  # encoded lines, each with its newline
         self._pending_lines = 0
         self._flush_lock = asyncio.Lock()
@@ -194,7 +196,8 @@ class JsonLinesFile:
             lines, self._pending, self._pending_lines = self._pending, bytearray(), 0
             if self._torn and not self._pending_continues:
                 lines[:0] = b"\n"  # end a torn last line instead of gluing ours onto it
-            written, error = await asyncio.to_thread(_append, self.path, lines)
+            loop = asyncio.get_running_loop()
+            written, error = await loop.run_in_executor(self._writer_thread, _append, self.path, lines)
             if written:
                 self._torn = lines[written - 1] != ord("\n")
             self._pending_continues = written < len(lines)

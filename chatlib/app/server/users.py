@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -91,6 +92,7 @@ class KnownUsers:
         self._by_pseudo: dict[str, KnownUser] = {}
         self._by_look: dict[str, KnownUser] = {}
         self._ids: set[str] = set()
+        self._colors_in_use: Counter[str] = Counter()  # of the users connected now
         for user in users:
             self._add(user)
 
@@ -155,8 +157,26 @@ class KnownUsers:
         self._add(user)
         return user, token
 
+    def connect(self, user: KnownUser) -> None:
+        """Mark a user connected (sent what their room hears) and count their color in use."""
+        if not user.connected:
+            user.connected = True
+            self._colors_in_use[user.color] += 1
+
+    def disconnect(self, user: KnownUser) -> None:
+        """Mark a user away (known still, sent nothing until back)."""
+        if user.connected:
+            user.connected = False
+            self._colors_in_use[user.color] -= 1
+
+    def colors_in_use(self) -> Counter[str]:
+        """How many connected users have each color, kept up to date by ``connect`` and ``disconnect``:
+        picking a new user's color costs the same with a million known users."""
+        return self._colors_in_use
+
     def connected_colors(self) -> Iterator[str]:
-        """The colors of the users connected now, to spread new colors fairly."""
+        """The colors of the users connected now, found by looking at every known user (slow with
+        many: the server uses ``colors_in_use``)."""
         return (user.color for user in self._by_pseudo.values() if user.connected)
 
     def __iter__(self) -> Iterator[KnownUser]:
