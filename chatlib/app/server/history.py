@@ -29,23 +29,22 @@ MAX_IDLE_ROOMS = 100  # rooms nobody is in whose history stays in memory, the la
 
 
 class _RoomEntries:
-    """One room's last entries, and the size of their texts."""
+    """One room's last entries (at least one), and the size of their texts."""
 
-    __slots__ = ("entries", "text_bytes")
+    __slots__ = ("entries", "length", "text_bytes")
 
     def __init__(self, length: int) -> None:
-        self.entries: deque[HistoryEntry] = deque(maxlen=length)
+        self.entries: deque[HistoryEntry] = deque()
+        self.length = length
         self.text_bytes = 0
 
     def append(self, entry: HistoryEntry) -> None:
         """Add an entry, forgetting the oldest ones beyond the room's length or text size."""
         entries = self.entries
-        if entries.maxlen is not None and len(entries) == entries.maxlen:
-            if not entries.maxlen:
-                return
-            self.text_bytes -= len(entries[0].text)
         entries.append(entry)
         self.text_bytes += len(entry.text)
+        if len(entries) > self.length:
+            self.text_bytes -= len(entries.popleft().text)
         while self.text_bytes > MAX_ROOM_TEXT_BYTES and len(entries) > 1:
             self.text_bytes -= len(entries.popleft().text)
 
@@ -63,6 +62,7 @@ class ChatHistory:
         self.length = length
         self.file = file
         self._rooms: dict[str, _RoomEntries] = {}
+        self._keys: dict[str, str] = {}  # name_key of the room names seen lately: computed once each
         self._in_use: set[str] = set()  # keys of the rooms that exist
         self._idle: dict[str, None] = {}  # keys of the other rooms kept in memory, least recently used first
 
@@ -78,13 +78,23 @@ class ChatHistory:
             except BadHistory as error:
                 logger.warning("skipping a history record: %s", error)
                 continue
-            self._room(room).append(entry)
+            if self.length:
+                self._room(room).append(entry)
             used += 1
         return used
 
+    def _key(self, room: str) -> str:
+        """The room's ``name_key``, from the cache (at every message, it would cost more than the rest)."""
+        key = self._keys.get(room)
+        if key is None:
+            if len(self._keys) >= 4 * MAX_IDLE_ROOMS:
+                self._keys.clear()
+            key = self._keys[room] = name_key(room)
+        return key
+
     def _room(self, room: str) -> _RoomEntries:
         """The room's entries; a room not in use becomes the most recently used idle one."""
-        key = name_key(room)
+        key = self._key(room)
         entries = self._rooms.get(key)
         if entries is None:
             entries = self._rooms[key] = _RoomEntries(self.length)
@@ -98,26 +108,27 @@ class ChatHistory:
 
     def keep(self, room: str) -> None:
         """The room exists (it was created, or it is permanent): keep its history while it does."""
-        key = name_key(room)
+        key = self._key(room)
         self._in_use.add(key)
         self._idle.pop(key, None)
 
     def release(self, room: str) -> None:
         """The room is gone: its history becomes idle, kept in memory while it is among the last used."""
-        key = name_key(room)
+        key = self._key(room)
         self._in_use.discard(key)
         if key in self._rooms:
             self._room(room)
 
     def record(self, room: str, entry: HistoryEntry) -> None:
         """Add an entry to the room's history, in memory now and on disk at the next flush."""
-        self._room(room).append(entry)
+        if self.length:
+            self._room(room).append(entry)
         if self.file is not None:
             self.file.append(entry.to_json(room))
 
     def recent(self, room: str) -> list[HistoryEntry]:
         """The room's last entries (at most ``length``), oldest first."""
-        entries = self._rooms.get(name_key(room))
+        entries = self._rooms.get(self._key(room))
         return list(entries.entries) if entries is not None else []
 
     def __len__(self) -> int:
