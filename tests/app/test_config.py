@@ -10,7 +10,7 @@ import pytest
 from chatlib.app.client.settings import ClientSettings, client_settings
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
 from chatlib.app.server.settings import ServerSettings, server_settings
-from chatlib.app.shared.settings_file import DEFAULT_HOST, DEFAULT_PORT
+from chatlib.app.shared.settings_file import DEFAULT_HOST, DEFAULT_PORT, SERVER_KEYS
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +150,7 @@ def test_bad_options_exit_2_with_one_line(
         ("PORT=-1\n", "PORT: invalid port -1: must be between 0 and 65535"),
         (
             "HOST=127.0.0.1\nCOLOUR=red\n",
-            "unknown key 'COLOUR' (known keys: DATA_DIR, HISTORY_LENGTH, HOST, LOG_DIR, PORT, VERBOSE)",
+            f"unknown key 'COLOUR' (known keys: {', '.join(sorted(SERVER_KEYS))})",
         ),
         ("HOST\n", "HOST has no value (write HOST=...)"),
         ("VERBOSE=maybe\n", "VERBOSE: 'maybe' is not a yes/no value (use true or false)"),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import sys
 from contextlib import nullcontext
 from dataclasses import replace
@@ -20,8 +21,9 @@ from dataclasses import replace
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from chatlib.app.client.display import ChatLine, LineKind
+from chatlib.app.client.server_pins import ClientTls, ServerIdentityError, ServerPins
 from chatlib.app.client.session import run_session
-from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO
+from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO, Show
 from chatlib.app.client.settings import ClientSettings, client_settings
 from chatlib.app.client.tokens import TokenStore
 from chatlib.app.client.transcript import SessionTranscript
@@ -57,12 +59,48 @@ async def run_client(settings: ClientSettings, io: SessionIO, log: ConversationL
             pseudo=settings.pseudo,
             room=settings.room,
             tokens=tokens.for_server(settings.host, settings.port),
+            tls=connection_security(settings, show),
         )
     except SessionError as error:
         transcript.write(f"{PROGRAM}: {error}")
         print(f"{PROGRAM}: {printable(str(error))}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_LEFT if end is SessionEnd.LEFT else EXIT_FAILED
+
+
+def connection_security(settings: ClientSettings, show: Show) -> ClientTls | None:
+    """How to check the server: TLS as asked (None: plain TCP, with a warning beyond this computer).
+
+    A server once reached over TLS is refused over plain TCP (ServerIdentityError): a fake
+    server on its address must not get the token by simply not speaking TLS.
+    """
+    pins = ServerPins.in_state_dir(settings.state_dir)
+    if settings.tls:
+        return ClientTls(pins, settings.tls_ca, announce=lambda text: show(ChatLine(LineKind.NOTICE, text)))
+    if (pinned := pins.pinned(settings.host, settings.port)) is not None:
+        raise ServerIdentityError(
+            f"REFUSED: {settings.host}:{settings.port} was reached over TLS before (certificate {pinned}, "
+            f"pinned in {pins.path}), so nothing is sent to it over plain TCP: use --tls"
+        )
+    if not is_loopback(settings.host):
+        show(
+            ChatLine(
+                LineKind.ERROR,
+                f"Plain TCP to {settings.host}: anyone on the way can read the chat and your token, "
+                "or pretend to be the server. Use --tls if the server offers it.",
+            )
+        )
+    return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this computer (``localhost``, 127.x.x.x, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

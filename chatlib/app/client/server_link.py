@@ -4,16 +4,45 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections import deque
 from typing import cast
 
+from chatlib.app.client.server_pins import ClientTls, ServerIdentityError
 from chatlib.app.protocol import ClientFrame, FrameDecoder, ProtocolError, ServerFrame, encode
 
 READ_SIZE = 64 * 1024
+TLS_HANDSHAKE_TIMEOUT = 10.0  # seconds
 
 
 class ConnectionLost(ConnectionError):
     """The server went away without a word, possibly in the middle of a frame."""
+
+
+async def _open_tls(
+    host: str, port: int, tls: ClientTls
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection to a server that showed the certificate we expect (see ``server_pins``)."""
+    try:
+        reader, writer = await asyncio.open_connection(
+            host, port, ssl=tls.context(), server_hostname=host, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT
+        )
+    except ssl.SSLCertVerificationError as error:
+        raise ServerIdentityError(
+            f"REFUSED: the certificate of {host}:{port} cannot be verified ({error.verify_message}), "
+            "so nothing was sent to it, your token included"
+        ) from None
+    except ssl.SSLError as error:
+        raise ConnectionError(
+            f"the TLS handshake failed ({error.reason or error}): does the server speak TLS?"
+        ) from None
+    ssl_object = writer.get_extra_info("ssl_object")
+    try:
+        tls.check(host, port, ssl_object.getpeercert(binary_form=True))
+    except ServerIdentityError:
+        writer.close()
+        raise
+    return reader, writer
 
 
 class ServerLink:
@@ -27,9 +56,16 @@ class ServerLink:
         self._failure: ProtocolError | None = None
 
     @classmethod
-    async def open(cls, host: str, port: int) -> ServerLink:
-        """Connect to the server; chat lines are small, so Nagle's delay is turned off."""
-        reader, writer = await asyncio.open_connection(host, port)
+    async def open(cls, host: str, port: int, tls: ClientTls | None = None) -> ServerLink:
+        """Connect to the server; chat lines are small, so Nagle's delay is turned off.
+
+        With ``tls``, the server must prove who it is (a CA's signature or the pinned certificate)
+        before anything is sent: ServerIdentityError if it cannot. OSError if the connection fails.
+        """
+        if tls is None:
+            reader, writer = await asyncio.open_connection(host, port)
+        else:
+            reader, writer = await _open_tls(host, port, tls)
         connection = writer.get_extra_info("socket")
         if connection is not None:
             connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -27,6 +27,7 @@ from chatlib.app.client.display import HISTORY_END, HISTORY_START, ChatLine, Lin
 from chatlib.app.client.handshake import Handshake, too_long
 from chatlib.app.client.pictures import PictureDrawer
 from chatlib.app.client.server_link import ServerLink
+from chatlib.app.client.server_pins import ClientTls
 from chatlib.app.client.session_io import (
     SessionEnd,
     SessionError,
@@ -267,17 +268,20 @@ async def run_session(
     room: str | None = None,
     token: str = "",
     tokens: TokenKeeper | None = None,
+    tls: ClientTls | None = None,
 ) -> SessionEnd:
     """Connect to the server at host:port, log in, enter a room and chat until the session ends.
 
     ``tokens`` keeps the token the server gives each pseudo and presents it next time, so that
     the server recognises a returning user (``token`` presents one given by hand instead).
+    With ``tls`` the connection is encrypted and the server proves who it is before anything is
+    sent (``server_pins.ServerIdentityError`` if it cannot).
 
     Raises SessionError when it cannot connect, or when the pseudo or room is refused and
     there is nobody to ask for another.
     """
     try:
-        link = await ServerLink.open(host, port)
+        link = await ServerLink.open(host, port, tls)
     except OSError as error:
         reason = (
             "connection refused"

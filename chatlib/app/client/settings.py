@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,13 +15,18 @@ from chatlib.app.shared.settings_file import (
     path_setting,
     port_number,
     text_setting,
+    yes_or_no,
 )
 
 
 @dataclass(frozen=True)
 class ClientSettings:
     """Where the client connects, the pseudo and room to use without asking (if given), and
-    where it keeps its tokens (``state_dir`` None: the per-user default, ``tokens.default_state_dir``)."""
+    where it keeps its tokens (``state_dir`` None: the per-user default, ``tokens.default_state_dir``).
+
+    With ``tls`` it speaks TLS, checking the server's certificate against ``tls_ca`` (a file of
+    CA certificates, or ``"system"``) or, without one, against the fingerprint pinned the first time.
+    """
 
     host: str
     port: int
@@ -28,6 +34,8 @@ class ClientSettings:
     room: str | None
     log_dir: Path | None
     state_dir: Path | None = None
+    tls: bool = False
+    tls_ca: str | None = None
 
 
 def client_settings(argv: list[str] | None = None) -> ClientSettings:
@@ -47,8 +55,21 @@ def client_settings(argv: list[str] | None = None) -> ClientSettings:
         help="folder of the file keeping your tokens, which prove it is you when you come back "
         "(default ~/.local/state/chat_room)",
     )
+    parser.add_argument(
+        "--tls",
+        action=argparse.BooleanOptionalAction,
+        help="speak TLS; the server's certificate is pinned the first time (in the state folder), "
+        "and a server showing another one later is refused",
+    )
+    parser.add_argument(
+        "--tls-ca",
+        metavar="FILE",
+        help="speak TLS, and verify the server's certificate with these CA certificates "
+        "('system': the ones this computer trusts) instead of pinning it",
+    )
     options = parser.parse_args(argv)
     layers = SettingLayers(parser, options, CLIENT_KEYS)
+    tls_ca = layers.pick(options.tls_ca, "TLS_CA", tls_ca_setting, None)
     return ClientSettings(
         host=layers.pick(options.address, "HOST", text_setting, DEFAULT_HOST),
         port=layers.pick(options.port, "PORT", port_number, DEFAULT_PORT),
@@ -56,4 +77,11 @@ def client_settings(argv: list[str] | None = None) -> ClientSettings:
         room=layers.pick(options.room, "ROOM", text_setting, None),
         log_dir=layers.pick(options.log_dir, "LOG_DIR", path_setting, None),
         state_dir=layers.pick(options.state_dir, "STATE_DIR", path_setting, None),
+        tls=layers.pick(options.tls, "TLS", yes_or_no, False) or tls_ca is not None,
+        tls_ca=tls_ca,
     )
+
+
+def tls_ca_setting(text: str) -> str:
+    """``TLS_CA=`` in the file: ``system``, or a file of CA certificates (``~`` for the home folder)."""
+    return text if text == "system" else str(path_setting(text))

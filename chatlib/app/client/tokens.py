@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from chatlib.app.protocol.names import name_key
 
@@ -57,11 +58,16 @@ def read_tokens(path: Path) -> TokenTable:
 
 def write_tokens(path: Path, table: TokenTable) -> None:
     """Replace the file with ``table`` in one step, readable and writable by its owner only."""
+    write_private_json(path, table)
+
+
+def write_private_json(path: Path, document: dict[str, Any]) -> None:
+    """Replace the JSON file at ``path`` with ``document`` in one step, private to its owner (0600)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".tokens-", suffix=".json", dir=path.parent)  # mode 0600
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".json", dir=path.parent)
     try:
         with open(descriptor, "w", encoding="utf-8") as file:
-            json.dump(table, file, indent=2, sort_keys=True)
+            json.dump(document, file, indent=2, sort_keys=True)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

@@ -18,6 +18,7 @@ import asyncio
 import logging
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
@@ -135,11 +136,17 @@ class ChatServer:
 
     # --- Life cycle ----------------------------------------------------------------------------
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Load the saved data, listen on ``host``:``port`` (0: any free port), return the address bound."""
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> tuple[str, int]:
+        """Load the saved data, listen on ``host``:``port`` (0: any free port), return the address bound.
+
+        With ``tls`` (see tls.py) every connection speaks TLS; a handshake has ``hello_timeout`` to finish.
+        """
         await self.store.load()
         await self.sharing.start(self._rooms, self.store)
-        self._server = await asyncio.start_server(self._serve_client, host, port)
+        handshake_timeout = self.limits.hello_timeout if tls else None
+        self._server = await asyncio.start_server(
+            self._serve_client, host, port, ssl=tls, ssl_handshake_timeout=handshake_timeout
+        )
         self._watcher = asyncio.create_task(
             watch_silences(self._admission.connections, self.limits, self._drop), name="watch silent clients"
         )

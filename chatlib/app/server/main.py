@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -19,6 +20,7 @@ from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.settings import server_settings
 from chatlib.app.server.storage import DataFileError, default_data_dir, prepare_data_dir
+from chatlib.app.server.tls import TlsSetupError, file_fingerprint, make_cert_command, server_context
 from chatlib.app.shared.logfiles import (
     ConversationLog,
     choose_log_dir,
@@ -52,10 +54,12 @@ async def run_server(
     limits: ServerLimits | None = None,
     web_port: int | None = None,
     web_origins: Sequence[str] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save.
 
-    With ``web_port``, the chat's web page is served there too (chatlib.app.web).
+    With ``web_port``, the chat's web page is served there too (chatlib.app.web). With ``tls``
+    (``tls.server_context``), the TCP port speaks TLS.
     """
     limits = limits or ServerLimits()
     allow_open_files(limits.max_connections + 64)
@@ -65,7 +69,7 @@ async def run_server(
         with suppress(NotImplementedError):  # Windows: Ctrl+C still arrives as KeyboardInterrupt
             loop.add_signal_handler(signal_number, stop_requested.set)
     server = ChatServer(conversation, data_dir=data_dir, history_length=history_length, limits=limits)
-    bound_host, bound_port = await server.start(host, port)
+    bound_host, bound_port = await server.start(host, port, tls)
     loop_name = "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
     logger.info(
         "chat server listening on %s:%d, %s event loop (Ctrl+C to stop)", bound_host, bound_port, loop_name
@@ -104,10 +108,26 @@ def configure_console(verbose: bool, quiet: bool) -> None:
         logging.getLogger(CHAT_LOGGER).setLevel(logging.DEBUG)
 
 
+def serving_tls(cert_file: Path | None, key_file: Path | None) -> ssl.SSLContext | None:
+    """The TLS context to serve with (None: plain TCP); its certificate's fingerprint is logged."""
+    if cert_file is None or key_file is None:
+        return None
+    context = server_context(cert_file, key_file)
+    logger.info("TLS with %s, fingerprint %s", cert_file, file_fingerprint(cert_file))
+    return context
+
+
 def main(argv: list[str] | None = None) -> int:
     """The ``chat-server`` command: read the settings, open the log file, serve until stopped."""
     settings = server_settings(argv)
+    if settings.make_cert is not None:
+        return make_cert_command(settings.make_cert, [settings.host])
     configure_console(verbose=settings.verbose, quiet=settings.quiet)
+    try:
+        tls = serving_tls(settings.tls_cert, settings.tls_key)
+    except (TlsSetupError, OSError) as error:
+        print(f"chat-server: {error}", file=sys.stderr)
+        return 1
     data_dir = settings.data_dir or default_data_dir()
     try:
         prepare_data_dir(data_dir)
@@ -136,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     settings.limits,
                     settings.web_port,
                     settings.web_origins,
+                    tls,
                 )
             )
     except DataFileError as error:

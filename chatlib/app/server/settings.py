@@ -43,6 +43,9 @@ class ServerSettings:
     verbose: bool
     data_dir: Path | None = None
     history_length: int = DEFAULT_HISTORY_LENGTH
+    tls_cert: Path | None = None  # TLS: the certificate and its key (PEM files); None: plain TCP
+    tls_key: Path | None = None
+    make_cert: Path | None = None  # --make-cert DIR: make a self-signed certificate there, then exit
     limits: ServerLimits = field(default_factory=ServerLimits)
     quiet: bool = False  # console: warnings and errors only
     loop: str = "asyncio"  # or "uvloop"
@@ -61,6 +64,22 @@ def history_length(text: str) -> int:
     if length < 0:
         raise argparse.ArgumentTypeError(f"invalid history length {length}: must be 0 or more")
     return length
+
+
+def _add_tls_options(parser: argparse.ArgumentParser) -> None:
+    """TLS: off unless given a certificate and its key (see docs/ROBUSTNESS.md, "Who is the server?")."""
+    group = parser.add_argument_group("TLS", "encryption, and an identity clients can check")
+    group.add_argument(
+        "--tls-cert", type=Path, metavar="FILE", help="serve over TLS with this certificate (PEM)"
+    )
+    group.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    group.add_argument(
+        "--make-cert",
+        type=Path,
+        metavar="DIR",
+        help="make a self-signed certificate and key in DIR (naming the -a address too), "
+        "print its fingerprint, and exit",
+    )
 
 
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -214,6 +233,15 @@ def _limits(options: argparse.Namespace) -> ServerLimits:
     )
 
 
+def _tls_files(layers: SettingLayers, options: argparse.Namespace) -> dict[str, Path | None]:
+    """The certificate and key to serve TLS with (both or neither), from the options or the file."""
+    cert = layers.pick(options.tls_cert, "TLS_CERT", path_setting, None)
+    key = layers.pick(options.tls_key, "TLS_KEY", path_setting, None)
+    if (cert is None) != (key is None):
+        layers.parser.error("--tls-cert and --tls-key (TLS_CERT and TLS_KEY) go together")
+    return {"tls_cert": cert, "tls_key": key}
+
+
 def server_settings(argv: list[str] | None = None) -> ServerSettings:
     """The chat server's settings from its command line (``sys.argv[1:]`` by default)."""
     parser = common_parser("chat-server", "Serve the chat room over TCP.")
@@ -260,6 +288,7 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
     )
     _add_web_options(parser)
     _add_limit_options(parser)
+    _add_tls_options(parser)
     options = parser.parse_args(argv)
     if options.quiet and options.verbose:
         parser.error("--quiet and --verbose cannot go together")
@@ -275,6 +304,8 @@ def server_settings(argv: list[str] | None = None) -> ServerSettings:
         history_length=layers.pick(
             options.history_length, "HISTORY_LENGTH", history_length, DEFAULT_HISTORY_LENGTH
         ),
+        **_tls_files(layers, options),
+        make_cert=options.make_cert,
         limits=_limits(options),
         quiet=options.quiet,
         loop=options.loop,

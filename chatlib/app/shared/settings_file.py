@@ -9,8 +9,9 @@ file given with ``--config FILE``, else ``./chat.env`` if it exists, else
 ``$XDG_CONFIG_HOME/chat_room/chat.env`` (``~/.config/chat_room/chat.env``) if it exists.
 
 One file may serve both programs: the server uses HOST, PORT, LOG_DIR, VERBOSE, DATA_DIR,
-HISTORY_LENGTH, WEB_PORT and WEB_ORIGINS, the client HOST, PORT, LOG_DIR, PSEUDO, ROOM and
-STATE_DIR; each ignores the other's keys and rejects any other key.
+HISTORY_LENGTH, WEB_PORT and WEB_ORIGINS, TLS_CERT and TLS_KEY, the client HOST, PORT,
+LOG_DIR, PSEUDO, ROOM, STATE_DIR, TLS and TLS_CA; each ignores the other's keys and rejects
+any other key.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ SERVER_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "VERBOSE", "DATA_DIR", "HIST
 CLIENT_KEYS = frozenset({"HOST", "PORT", "LOG_DIR", "PSEUDO", "ROOM", "STATE_DIR"})
 SERVER_KEYS |= {"CLUSTER"}  # chat-server --cluster: the NATS servers of a cluster (docs/CLUSTER.md)
 SERVER_KEYS |= {"WEB_PORT", "WEB_ORIGINS"}  # chat-server --web-port: the chat's web page (chatlib/app/web)
+SERVER_KEYS |= {"TLS_CERT", "TLS_KEY"}  # chat-server --tls-cert: TLS (chatlib/app/server/tls.py)
+CLIENT_KEYS |= {"TLS", "TLS_CA"}  # chat-client --tls: TLS, the server checked (client/server_pins.py)
 KNOWN_KEYS = SERVER_KEYS | CLIENT_KEYS
 
 T = TypeVar("T")
