@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import bisect
 import functools
+import json
 import unicodedata
+from importlib import resources
+from typing import Any
 
-from confusable_homoglyphs import categories, utils
 from precis_i18n import get_profile
 
 from chatlib.app.shared.terminal_text import printable
@@ -42,6 +44,9 @@ _SCRIPT_MIXES = (
     frozenset({"LATIN", "HAN", "BOPOMOFO"}),  # Chinese
     frozenset({"LATIN", "HAN", "HANGUL"}),  # Korean
 )
+# Unicode's data as confusable_homoglyphs ships it, read here directly: its own modules would
+# import urllib on the way (several MiB in every process that checks a name).
+_UNICODE_DATA = resources.files("confusable_homoglyphs")
 # Marks that confusable_homoglyphs kept around right-to-left characters in its data.
 _DIRECTION_MARKS = str.maketrans("", "", "\u200e\u200f")
 
@@ -119,8 +124,9 @@ def _scripts(name: str) -> frozenset[str]:
 @functools.cache
 def _script_table() -> tuple[list[int], list[list[int]], list[str]]:
     """Unicode's Scripts.txt as confusable_homoglyphs ships it, ready for a binary search."""
-    ranges = categories.categories_data["code_points_ranges"]  # [first, last, script, category], sorted
-    return [first for first, *_ in ranges], ranges, categories.categories_data["iso_15924_aliases"]
+    scripts = json.loads(_UNICODE_DATA.joinpath("categories.json").read_bytes())
+    ranges = scripts["code_points_ranges"]  # [first, last, script, category], sorted
+    return [first for first, *_ in ranges], ranges, scripts["iso_15924_aliases"]
 
 
 def name_key(name: str) -> str:
@@ -172,17 +178,29 @@ def _prototypes() -> dict[str, str]:
     neighbour. A prototype may be several characters (``m`` looks like ``rn``). Where two single
     characters only look like each other, either could be the prototype: the lower one is.
     """
-    neighbours: dict[str, set[str]] = {}
-    for character, look_alikes in utils.load("confusables.json").items():
-        neighbours.setdefault(character.translate(_DIRECTION_MARKS), set()).update(
-            look_alike["c"].translate(_DIRECTION_MARKS) for look_alike in look_alikes
-        )
+    pairs = json.loads(
+        _UNICODE_DATA.joinpath("confusables.json").read_bytes(), object_pairs_hook=_look_alike_only
+    )
+    neighbours: dict[str, list[str]] = {}
+    for character, look_alikes in pairs.items():
+        neighbours[character.translate(_DIRECTION_MARKS)] = [
+            look_alike.translate(_DIRECTION_MARKS) for look_alike in look_alikes
+        ]
+    del pairs
     prototypes: dict[str, str] = {}
     for character, around in neighbours.items():
         if len(character) != 1 or len(around) != 1:
             continue  # a prototype: the centre of its star
-        (prototype,) = around
+        prototype = around[0]
         if len(prototype) == 1 and len(neighbours[prototype]) == 1 and prototype > character:
             continue  # a pair that only look like each other: this one, the lower, is the prototype
         prototypes[character] = prototype
     return prototypes
+
+
+def _look_alike_only(pairs: list[tuple[str, Any]]) -> Any:
+    """Each ``{"c": look-alike, "n": its name}`` of the data read as the look-alike alone (names
+    take most of the file's memory); any other object as a dict."""
+    if len(pairs) == 2 and pairs[0][0] == "c" and pairs[1][0] == "n":
+        return pairs[0][1]
+    return dict(pairs)
