@@ -6,6 +6,10 @@ function is the student's to write, except the command line around it (``GIVEN_F
 that the file runs from a terminal as soon as it is written: ``python -m mycode.ii_4_server``.
 Its imports of other steps point to the student's files: ``web_sync_multiple`` uses the
 student's own ``web_sync``. A given module (``measure``) is copied whole, its imports redirected.
+
+The protocol is spread over several of our modules (the encoder, the decoder, the client's link);
+its file holds their public API only (``PROTOCOL_API``), and the frames come from
+``chatlib.app.protocol.frames``, which every edition gives.
 """
 
 from __future__ import annotations
@@ -19,12 +23,32 @@ GIVEN_FUNCTIONS = frozenset({"main", "serve_forever", "parse_pause", "show_above
 
 
 @dataclass(frozen=True)
+class ApiPart:
+    """A function or class of ours whose signature (and, for a class, these methods') a file gives."""
+
+    module: str
+    name: str
+    methods: tuple[str, ...] = ()
+
+
+PROTOCOL_API = (
+    ApiPart("chatlib.app.protocol.encoding", "encode"),
+    ApiPart("chatlib.app.protocol.decoding", "FrameDecoder", ("__init__", "pending_bytes", "feed")),
+    ApiPart("chatlib.app.client.server_link", "ServerLink", ("__init__", "receive")),
+)
+
+
+@dataclass(frozen=True)
 class Exercise:
-    """One file of mycode/: `mycode/<name>.py`, made from our module `reference`, checked by `step`."""
+    """One file of mycode/: `mycode/<name>.py`, made from our module `reference`, checked by `step`.
+
+    With `api`, the file is made of those parts' signatures and docstrings instead (the protocol).
+    """
 
     name: str
     reference: str
     step: str | None  # None: given code the student runs but does not write
+    api: tuple[ApiPart, ...] = ()
 
     @property
     def module(self) -> str:
@@ -55,6 +79,7 @@ EXERCISES: tuple[Exercise, ...] = (
         for stage in STAGES
         for side in ("server", "client")
     ),
+    Exercise("protocol", "chatlib.app.protocol", "protocol", api=PROTOCOL_API),
 )
 
 STEPS: tuple[str, ...] = tuple(dict.fromkeys(e.step for e in EXERCISES if e.step is not None))

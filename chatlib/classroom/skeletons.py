@@ -21,7 +21,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from chatlib.classroom.exercises import EXERCISES, GIVEN_FUNCTIONS, Exercise
+from chatlib.classroom.exercises import EXERCISES, GIVEN_FUNCTIONS, ApiPart, Exercise
 
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
@@ -71,12 +71,88 @@ def marked_source(exercise: Exercise) -> str:
 
 def solution_source(exercise: Exercise) -> str:
     """The file of mycode/ with our solution in it, marked: the teacher's key."""
+    if exercise.api:
+        return header(exercise, solution=True) + api_solution(exercise)
     return header(exercise, solution=True) + marked_source(exercise)
 
 
 def skeleton_source(exercise: Exercise) -> str:
     """The file of mycode/ a student starts from: our solution's regions replaced by a placeholder."""
+    if exercise.api:
+        return header(exercise, solution=False) + strip_solutions(api_skeleton(exercise))
     return header(exercise, solution=False) + strip_solutions(marked_source(exercise))
+
+
+API_DOCSTRING = '''"""Part III's protocol, yours: frames to bytes and back, as docs/PROTOCOL.md lays them out.
+
+The frames (one dataclass per frame type), their type bytes, the error codes, `ProtocolError` and
+the limits are given, in `chatlib.app.protocol.frames`. Write how they travel: `encode` gives a
+frame's bytes, a `FrameDecoder` turns bytes however cut into whole frames, and a `ServerLink`
+reads whole frames from a connection. (Write `async def read_frame(reader)` instead of the
+class if you prefer: the checks take either.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatlib.app.protocol.frames import *  # noqa: F403 (the frames, FrameType, ErrorCode, limits...)
+'''
+
+
+def api_skeleton(exercise: Exercise) -> str:
+    """A file made of our API's signatures and docstrings, each body between solution markers."""
+    parts = [API_DOCSTRING]
+    for part in exercise.api:
+        parts.append("\n\n" + api_part_source(part))
+    return "".join(parts)
+
+
+def api_part_source(part: ApiPart) -> str:
+    """One function, or one class with the chosen methods, as a skeleton whose bodies are marked."""
+    text = reference_path(part.module).read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    node = next(
+        node
+        for node in ast.parse(text).body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == part.name
+    )
+    if not isinstance(node, ast.ClassDef):
+        return _marked_function(node, lines)
+    first_member = node.body[1] if ast.get_docstring(node) is not None else node.body[0]
+    start = _first_line(node)
+    pieces = ["".join(lines[start - 1 : _first_line(first_member) - 1]).rstrip("\n") + "\n"]
+    for member in node.body:
+        if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)) and member.name in part.methods:
+            pieces.append("\n" + _marked_function(member, lines))
+    return "".join(pieces)
+
+
+def _first_line(node: ast.stmt) -> int:
+    """The first line of a definition, its decorators included."""
+    decorators = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def _marked_function(function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> str:
+    """A function's text with its body between solution markers."""
+    first, last = body_lines(function, lines)
+    indent = re.match(r"[ \t]*", lines[first - 1]).group()  # type: ignore[union-attr]
+    head = lines[_first_line(function) - 1 : first - 1]
+    return "".join(
+        [*head, f"{indent}{BEGIN_SOLUTION}\n", *lines[first - 1 : last], f"{indent}{END_SOLUTION}\n"]
+    )
+
+
+def api_solution(exercise: Exercise) -> str:
+    """The file for the key: our API itself, imported from the modules that define it."""
+    imports = "".join(f"from {part.module} import {part.name}\n" for part in exercise.api)
+    return (
+        API_DOCSTRING.split("\nfrom __future__")[0].rstrip("\n")
+        + "\n\nfrom __future__ import annotations\n\n"
+        + "# The course's solution: its protocol package (chatlib/app/protocol/) and the client's link.\n"
+        + imports
+    )
 
 
 def strip_solutions(text: str) -> str:
@@ -107,7 +183,7 @@ def body_lines(function: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str
 
 def module_names() -> dict[str, str]:
     """Each of our modules that a mycode/ file replaces, and that file's module name."""
-    return {exercise.reference: exercise.module for exercise in EXERCISES}
+    return {exercise.reference: exercise.module for exercise in EXERCISES if not exercise.api}
 
 
 def redirect_module_names(text: str) -> str:
@@ -135,11 +211,13 @@ def redirected_import(node: ast.ImportFrom) -> str | None:
 
 def header(exercise: Exercise, *, solution: bool) -> str:
     """The comment at the top of a mycode/ file: what it is, how to run it and check it."""
-    run = f"# Run it:   python -m {exercise.module}   (from the course's folder)\n"
+    run = "" if exercise.api else f"# Run it:   python -m {exercise.module}   (from the course's folder)\n"
     if not exercise.written_by_student:
         return f"# Given code (you need not change it); it uses your own files of mycode/.\n{run}\n"
     check = f"# Check it: pytest tests/student --stage {exercise.step} --impl {exercise.path}\n"
-    if solution:
+    if solution and exercise.api:
+        what = f"# The course's solution for step {exercise.step}: its protocol package (teacher's key).\n"
+    elif solution:
         what = (
             f"# The course's solution for step {exercise.step}: each function's code is between\n"
             f"# {BEGIN_SOLUTION} and {END_SOLUTION} (the teacher's key).\n"

@@ -10,8 +10,9 @@ defined or ran meanwhile:
     await check_mine("sleep_sync")   # the step's checks, on that file as it is now
     mine = load_mine("sleep_sync")   # the module itself, to run it from a cell (`with try_mine():`)
 
-``mycode/`` sits in the course's folder (``CHATLIB_MYCODE`` names another one). In the course's own
-repository, the skeletons are created there the first time they are asked for.
+``mycode/`` sits in the course's folder (``CHATLIB_MYCODE`` names another one, which is used as it
+is). In the course's own repository, the skeletons are created there the first time they are
+asked for.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ STEP_FILES: dict[str, dict[str, tuple[str, ...]]] = {
         stage: {f"{stage}_server": ("server", "handler"), f"{stage}_client": ("client",)}
         for stage in ("ii_2", "ii_3", "ii_4", "ii_5", "ii_6")
     },
+    "protocol": {"protocol": ("encode", "decoder", "link", "read_frame")},
 }
 """For each step: the files of mycode/ it checks, and which of the check's keywords each file gives."""
+
+ALTERNATIVES = (("server", "handler"), ("link", "read_frame"))
+"""Keywords of which a step needs one only: a server or its handler, a link class or a read_frame."""
 
 
 class MineNotReady(Exception):
@@ -71,9 +76,9 @@ def mycode_folder() -> Path:
 
 
 def file_of(name: str) -> Path:
-    """The file `mycode/<name>.py`, created from the course's skeleton if it is not there yet."""
+    """The file `mycode/<name>.py`; in the course's repository, created from its skeleton if missing."""
     file = mycode_folder() / f"{name}.py"
-    if not file.exists():
+    if not file.exists() and MYCODE_ENVIRONMENT_VARIABLE not in os.environ:
         _create_skeletons()
     if not file.exists():
         raise MineNotReady(f"{_shown(file)} is missing: copy it back from the edition you were given")
@@ -165,9 +170,10 @@ def implementation_of(step: str) -> tuple[dict[str, Any], dict[str, str]]:
     server = given.get("server")
     if server is not None and is_skeleton(server) and "handler" in given:
         del given["server"]  # check the handler: its scenarios say "not implemented yet" while it is
-    if "server" in given or "handler" in given:
-        missing.pop("server", None)
-        missing.pop("handler", None)
+    for either in ALTERNATIVES:
+        if any(keyword in given for keyword in either):
+            for keyword in either:
+                missing.pop(keyword, None)
     return given, missing
 
 
@@ -178,25 +184,37 @@ def _step_names(step: str) -> dict[str, tuple[str, ...]]:
     return STEPS[step].names
 
 
+async def check_files(step: str) -> CheckReport:
+    """The step's checks on its files of mycode/, read afresh; prints nothing.
+
+    A file missing, not importable, or lacking a name makes the scenarios that need it FAIL with
+    that reason, never a traceback.
+    """
+    given, missing = implementation_of(step)
+    return await check_implementation(step, given, missing)
+
+
+async def check_implementation(step: str, given: dict[str, Any], missing: dict[str, str]) -> CheckReport:
+    """The step's checks on what `implementation_of` found; a missing part FAILs with its reason."""
+    report = await check(step, strict=False, show=None, **given)
+    if missing:
+        reasons = tuple(sorted(set(missing.values())))
+        report.results = [
+            ScenarioResult(result.name, Status.FAIL, reasons, cause="import")
+            if result.status is Status.NOT_GIVEN
+            else result
+            for result in report.results
+        ]
+    return report
+
+
 async def check_mine(step: str, *, strict: bool | None = None, show: Any = print) -> CheckReport:
     """Run the step's checks on its files of mycode/, read afresh, and print the report.
 
-    A file missing, not importable, or lacking a name makes the scenarios that need it FAIL with
-    that reason (never a traceback). Strict mode (`strict=True`, or CHATLIB_CHECKS_STRICT=1)
-    raises CheckFailed when a scenario failed, as `check` does.
+    Strict mode (`strict=True`, or CHATLIB_CHECKS_STRICT=1) raises CheckFailed when a scenario
+    failed, as `check` does.
     """
-    given, missing = implementation_of(step)
-    report = await check(step, strict=False, show=None, **given)
-    if missing:
-        reasons = sorted(set(missing.values()))
-        report.results = [
-            (
-                ScenarioResult(result.name, Status.FAIL, tuple(reasons))
-                if result.status is Status.NOT_GIVEN
-                else result
-            )
-            for result in report.results
-        ]
+    report = await check_files(step)
     if show is not None:
         show(report.text())
     if (strict_from_environment() if strict is None else strict) and not report.passed:
