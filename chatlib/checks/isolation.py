@@ -17,30 +17,23 @@ the kernel and cannot be sent to another process; one mechanism serves the noteb
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextvars
-import ctypes
-import io
 import itertools
 import logging
-import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
-from chatlib.checks.locations import Spot, awaiting_spot, innermost_student_spot, thread_is_idle, thread_spot
+from chatlib.checks.locations import Spot, awaiting_spot, thread_spot
+from chatlib.checks.loop_watch import LATE_SECONDS, Freeze, LoopWatch
+from chatlib.checks.stopping import THREAD_PREFIX, ScenarioAbandoned, stop_threads_soon, threads_named
 
-BEAT_SECONDS = 0.005
-"""How often the worker's loop ticks its heartbeat."""
 WATCH_SECONDS = 0.01
 """How often the watcher looks at the heartbeat."""
-LATE_SECONDS = 0.012
-"""A heartbeat this late means the loop is busy: the watcher notes where the student's code is."""
 BLOCK_LIMIT = 3.0
 """A loop blocked this long is given up on: the scenario fails, naming the student's line."""
 GRACE_SECONDS = 3.0
@@ -49,22 +42,11 @@ RELEASE_SECONDS = 3.0
 """How long stopped student code has to let go of the loop before its thread is abandoned."""
 CLEANUP_SECONDS = 2.0
 """How long the tasks a scenario leaves behind have to end once cancelled."""
-THREAD_PREFIX = "chatlib-check"
-STREAM_READS = ("asyncio.streams.read",)
 
 _run_numbers = itertools.count(1)
 _CURRENT_RUN: contextvars.ContextVar[ScenarioRun | None] = contextvars.ContextVar(
     "_CURRENT_RUN", default=None
 )
-
-
-class ScenarioAbandoned(BaseException):
-    """Raised inside student code that blocked the loop, to stop it (a BaseException: `except Exception`
-    in the student's code does not swallow it)."""
-
-
-class KeyboardUnavailable(RuntimeError):
-    """input() or sys.stdin was used during a check, which has no keyboard."""
 
 
 class StudentExit(Exception):
@@ -73,71 +55,6 @@ class StudentExit(Exception):
     def __init__(self, original: BaseException) -> None:
         super().__init__(f"{type(original).__name__}: {original}")
         self.original = original
-
-
-@dataclass(frozen=True)
-class Freeze:
-    """The event loop stayed blocked `seconds` seconds, with the student's code at `spot`."""
-
-    seconds: float
-    spot: Spot | None
-
-
-class LoopWatch:
-    """The worker loop's heartbeat, and where the student's code was whenever the loop was late."""
-
-    def __init__(self) -> None:
-        self.last_beat = time.monotonic()
-        self.thread_ident = 0
-        self.busy_samples: list[tuple[float, Spot]] = []
-        self.late_beats: list[tuple[float, float]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Start ticking on `loop` (called from the worker thread)."""
-        self._loop = loop
-        self.thread_ident = threading.get_ident()
-        self._beat()
-
-    def _beat(self) -> None:
-        now = time.monotonic()
-        if (late := now - self.last_beat - BEAT_SECONDS) > LATE_SECONDS:
-            self.late_beats.append((now, late))
-        self.last_beat = now
-        assert self._loop is not None
-        self._loop.call_later(BEAT_SECONDS, self._beat)
-
-    def blocked_seconds(self, since: float) -> float:
-        """How long, in all, the loop was too busy to tick since `since` (its late heartbeats added up)."""
-        return sum(late for moment, late in self.late_beats if moment >= since)
-
-    def lateness(self) -> float:
-        """Seconds since the last heartbeat."""
-        return time.monotonic() - self.last_beat
-
-    def sample(self) -> None:
-        """Note where the student's code is, if the worker is busy in it (called by the watcher)."""
-        if self.thread_ident and not thread_is_idle(self.thread_ident):
-            if (found := thread_spot(self.thread_ident)) is not None:
-                self.busy_samples.append((time.monotonic(), found))
-
-    def blocking_spot(self, since: float, at_least: int = 3) -> Spot | None:
-        """The student's line the loop was most often blocked at since `since`, if seen `at_least` times.
-
-        A line reading a stream wins over any other: a loop that spins on `read()` returning b''
-        is best shown at its read.
-        """
-        spots = [spot for moment, spot in self.busy_samples if moment >= since]
-        seen = Counter((spot.file, spot.line) for spot in spots)
-        if not seen:
-            return None
-        (file, line), count = seen.most_common(1)[0]
-        if count < at_least:
-            return None
-        reading = [spot for spot in spots if spot.reads_ended_stream or spot.inside.startswith(STREAM_READS)]
-        if reading:
-            return reading[-1]
-        return next(spot for spot in reversed(spots) if (spot.file, spot.line) == (file, line))
 
 
 def current_watch() -> LoopWatch | None:
@@ -247,7 +164,7 @@ class ScenarioRun:
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             loop.close()
-            stop_threads_soon([*self.blocking_threads, *_threads_named(f"{self.name}-executor")])
+            stop_threads_soon([*self.blocking_threads, *threads_named(f"{self.name}-executor")])
 
     # --- In the watcher (the caller's loop) ----------------------------------------------------
 
@@ -372,106 +289,6 @@ async def run_blocking(function: Callable[..., Any], *arguments: Any) -> Any:
         run.blocking_threads.append(thread)
     thread.start()
     return await result
-
-
-def raise_in_thread(thread_ident: int) -> bool:
-    """Raise ScenarioAbandoned in a thread, at its next Python instruction; True if it was found."""
-    found = ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_ident), ctypes.py_object(ScenarioAbandoned)
-    )
-    return found == 1
-
-
-def stop_threads_soon(
-    threads: list[threading.Thread], when: Callable[[], bool] = lambda: True, tries: int = 100
-) -> None:
-    """Keep raising ScenarioAbandoned in the threads still alive, while in the student's code (every
-    0.1 s, `tries` times), in the background: `except BaseException` may swallow the first one, and
-    a time.sleep() only lets it through when it returns."""
-    alive = [thread for thread in threads if thread.is_alive() and thread.ident is not None]
-    if not alive:
-        return
-
-    def keep_stopping() -> None:
-        for _ in range(tries):
-            left = [thread for thread in alive if thread.is_alive()]
-            if not left:
-                return
-            for thread in left:
-                if thread.ident is not None and thread_spot(thread.ident) is not None and when():
-                    raise_in_thread(thread.ident)
-            time.sleep(0.1)
-
-    threading.Thread(target=keep_stopping, name=f"{THREAD_PREFIX}-stopper", daemon=True).start()
-
-
-def _threads_named(prefix: str) -> list[threading.Thread]:
-    return [thread for thread in threading.enumerate() if thread.name.startswith(prefix)]
-
-
-# --- No keyboard during a check -----------------------------------------------------------------
-
-KEYBOARD_USES: list[tuple[str, Spot | None]] = []
-"""Each use of input() or sys.stdin during a check: what was called, and at which student line."""
-_keyboard_lock = threading.Lock()
-_keyboard_depth = 0
-_saved_keyboard: tuple[Any, Any] = (None, None)
-
-
-def _note_keyboard_use(what: str) -> NoReturn:
-    frames = []
-    frame = sys._getframe(1)
-    while frame is not None:
-        frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
-        frame = frame.f_back
-    KEYBOARD_USES.append((what, innermost_student_spot(reversed(frames))))
-    raise KeyboardUnavailable(f"{what} waits for a keyboard, and a check has none")
-
-
-def _input_during_check(prompt: object = "") -> NoReturn:
-    _note_keyboard_use("input()")
-
-
-class _NoKeyboard(io.TextIOBase):
-    """What sys.stdin is during a check: reading it raises KeyboardUnavailable at once."""
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int | None = -1) -> NoReturn:
-        _note_keyboard_use("sys.stdin")
-
-    def readline(self, size: int | None = -1) -> NoReturn:  # type: ignore[override]
-        _note_keyboard_use("sys.stdin")
-
-    def fileno(self) -> NoReturn:
-        raise io.UnsupportedOperation("a check has no keyboard")
-
-    def isatty(self) -> bool:
-        return False
-
-
-@contextmanager
-def no_keyboard() -> Iterator[list[tuple[str, Spot | None]]]:
-    """While checks run, input() and sys.stdin raise KeyboardUnavailable instead of waiting forever.
-
-    Nested uses share one patch; the originals come back when the outermost ends. Yields the
-    list of uses, where each new one is appended.
-    """
-    global _keyboard_depth, _saved_keyboard
-    with _keyboard_lock:
-        if _keyboard_depth == 0:
-            _saved_keyboard = (builtins.input, sys.stdin)
-            builtins.input = _input_during_check
-            sys.stdin = _NoKeyboard()
-        _keyboard_depth += 1
-    try:
-        yield KEYBOARD_USES
-    finally:
-        with _keyboard_lock:
-            _keyboard_depth -= 1
-            if _keyboard_depth == 0:
-                builtins.input, sys.stdin = _saved_keyboard
 
 
 # --- asyncio's warnings about writes to closed connections ---------------------------------------

@@ -12,8 +12,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from chatlib.checks.isolation import KeyboardUnavailable, no_keyboard, stop_threads_soon
+from chatlib.checks.keyboard import KeyboardUnavailable, no_keyboard
 from chatlib.checks.locations import thread_spot, traceback_spot
+from chatlib.checks.stopping import stop_threads_soon
 
 IMPORT_LIMIT = 10.0
 """Seconds a student's file may take to import: top-level code that serves forever never ends."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from chatlib.checks.isolation import no_keyboard
+from chatlib.checks.keyboard import no_keyboard
 from chatlib.checks.loading import ImplementationFileError, find_names, is_skeleton, load_module
 from chatlib.checks.part1 import download_steps, sleep_steps
 from chatlib.checks.protocol import protocol_step

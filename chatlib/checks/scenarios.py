@@ -8,14 +8,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatlib.checks.isolation import (
-    KeyboardUnavailable,
-    Outcome,
-    ScenarioAbandoned,
-    StudentExit,
-    no_keyboard,
-    run_isolated,
-)
+from chatlib.checks.isolation import Outcome, StudentExit, run_isolated
+from chatlib.checks.keyboard import KeyboardUnavailable, no_keyboard
+from chatlib.checks.stopping import ScenarioAbandoned
 from chatlib.checks.locations import Spot, last_frame, spot, traceback_spot
 from chatlib.checks.report import Mismatch, ScenarioResult, Status
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chatlib.checks import CheckReport, Status
+from chatlib.checks import CheckReport, ScenarioResult, Status
 from chatlib.checks.loading import find_names, load_module
-from chatlib.checks.runner import find_step
+from chatlib.checks.runner import find_step, prepare
+from chatlib.checks.scenarios import run_scenario
 
 BROKEN = Path(__file__).parent / "broken"
 CORRECT = Path(__file__).parent / "correct"
@@ -38,3 +39,10 @@ def failure_text(report: CheckReport, scenario: str) -> str:
 def failed_names(report: CheckReport) -> list[str]:
     """The names of the scenarios that failed, in order."""
     return [result.name for result in report.failures]
+
+
+async def check_one(step: str, scenario: str, **given: Any) -> ScenarioResult:
+    """Run a single scenario of a step (a test about one message need not wait through the others)."""
+    chosen = find_step(step)
+    adapted, skeletons, problems = prepare(chosen, given)
+    return await run_scenario(chosen.scenario(scenario), adapted, skeletons, problems)

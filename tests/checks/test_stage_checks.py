@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chatlib.checks import Status, check
-from tests.checks.helpers import broken, correct, failed_names, failure_text, statuses
+from tests.checks.helpers import broken, check_one, correct, failed_names, failure_text, statuses
 
 CLIENTS_II_4 = "server keeps each client once in CLIENTS, keyed by (IP, port), with 'r' and 'w'"
 CLIENTS_II_5 = "server keeps each client once in CLIENTS, with 'r', 'w' and 'pseudo'"
@@ -123,11 +123,14 @@ async def test_the_announcement_hint_says_only_what_is_missing() -> None:
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Any = print
     ) -> None:
         """Announces a newcomer to the others only: the newcomer never hears its own announcement."""
-        pseudo = (await reader.read(1024)).decode().removeprefix("Hello|")
+        await reader.read(1024)  # takes the Hello|PSEUDO, announces nothing
         await reader.read(1024)
 
-    report = await check("ii_5", show=None, handler=handle_client)
-    text = failure_text(report, "server announces 'Annonce : PSEUDO a rejoint la chatroom' to everyone")
+    result = await check_one(
+        "ii_5", "server announces 'Annonce : PSEUDO a rejoint la chatroom' to everyone", handler=handle_client
+    )
+    assert result.status is Status.FAIL
+    text = result.text()
     assert "hint:     the newcomer hears its own announcement too: send it to every client in CLIENTS" in text
     assert "readline" not in text
 
@@ -139,8 +142,9 @@ async def test_a_server_waiting_for_a_newline_is_told_where() -> None:
         hello = await reader.readline()
         writer.write(f"Hello {hello}\n".encode())
 
-    report = await check("ii_2", show=None, handler=handle_client)
-    text = failure_text(report, "server answers Hello with the client's IP:port")
+    result = await check_one("ii_2", "server answers Hello with the client's IP:port", handler=handle_client)
+    assert result.status is Status.FAIL
+    text = result.text()
     assert "hint:     your server is waiting at tests/checks/test_stage_checks.py, line" in text
     assert "in handle_client: hello = await reader.readline() for more bytes (a newline?)" in text
 
