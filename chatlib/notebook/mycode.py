@@ -35,6 +35,7 @@ from chatlib.checks.loading import is_skeleton
 from chatlib.checks.report import strict_from_environment
 
 MYCODE_ENVIRONMENT_VARIABLE = "CHATLIB_MYCODE"
+COMPLETE_ENVIRONMENT_VARIABLE = "CHATLIB_CHECKS_COMPLETE"  # for autograding: every scenario must pass
 PACKAGE = "mycode"
 
 STEP_FILES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -212,14 +213,23 @@ async def check_mine(step: str, *, strict: bool | None = None, show: Any = print
     """Run the step's checks on its files of mycode/, read afresh, and print the report.
 
     Strict mode (`strict=True`, or CHATLIB_CHECKS_STRICT=1) raises CheckFailed when a scenario
-    failed, as `check` does.
+    failed, as `check` does. For an autograder that scores a cell by whether it raises (nbgrader,
+    otter), CHATLIB_CHECKS_COMPLETE=1 raises unless every scenario passed, so that a step not
+    written yet scores nothing.
     """
     report = await check_files(step)
     if show is not None:
         show(report.text())
     if (strict_from_environment() if strict is None else strict) and not report.passed:
         raise CheckFailed(report)
+    if _environment_says(COMPLETE_ENVIRONMENT_VARIABLE) and report.count(Status.PASS) < len(report.results):
+        raise CheckFailed(report)
     return report
+
+
+def _environment_says(variable: str) -> bool:
+    """Whether an environment variable is set to 1, true, yes or on."""
+    return os.environ.get(variable, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 @contextmanager

@@ -117,3 +117,15 @@ def test_a_file_that_cannot_be_imported_fails_its_scenarios_in_one_line_each(
     )
     assert report.count(f"                        {problem}") == 3
     assert "  FAIL                client sends Hello first" in report
+
+
+def test_complete_mode_fails_a_step_not_written_yet_for_autograders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    mycode(tmp_path, monkeypatch, solutions=frozenset({"ii_4"}))
+    monkeypatch.setenv("CHATLIB_CHECKS_COMPLETE", "1")
+    notebook = variant("02_chat_room.ipynb", CHAT_CELLS)
+    with pytest.raises(CellExecutionError) as raised:
+        NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    assert "CheckFailed" in str(raised.value) and "Checks for ii_5 (pseudos): 0 passed" in str(raised.value)
+    assert cell_text_outputs(notebook.cells[1]).endswith("ii_4: every scenario checked passed")
