@@ -1,12 +1,13 @@
-"""Fixtures for the web front's tests: a ChatServer with its WebFront, both on port 0 of 127.0.0.1."""
+"""Fixtures for the web front's tests: a ChatServer with its WebFront, both on port 0 of 127.0.0.1,
+and for the browser tests, headless Chromium, ``chat-server`` and ``chat-client`` as real programs."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -15,7 +16,12 @@ from chatlib.app.server.limits import ServerLimits
 from chatlib.app.shared.logfiles import close_conversation_log, conversation_log
 from chatlib.app.web.front import WebFront
 from tests.app.conftest import TIMEOUT, FrameClient
+from tests.web.browser import BROWSER_FLAGS, NO_BROWSER, ServerProcess, TerminalUser, find_browser
+from tests.web.chat_page import ChatPage
 from tests.web.web_client import WebFrameClient
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 Client = TypeVar("Client", bound=FrameClient)
 
@@ -97,3 +103,69 @@ async def start_web_chat(tmp_path: Path) -> AsyncIterator[StartWebChat]:
 async def web_chat(start_web_chat: StartWebChat) -> WebChat:
     """A server and its web front with the default limits."""
     return await start_web_chat()
+
+
+# --- Browser tests ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium, the system's own, started for one test.
+
+    Not once per session: while Playwright's synchronous API is started, asyncio believes an event
+    loop is running in this thread, and the suite's async tests could not run their own.
+    """
+    executable = find_browser()
+    if executable is None:
+        pytest.skip(NO_BROWSER)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=BROWSER_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def chat_server_process(tmp_path: Path) -> Iterator[ServerProcess]:
+    """``chat-server --web-port`` started on free ports, with its data in ``tmp_path``."""
+    server = ServerProcess(tmp_path)
+    server.start()
+    yield server
+    server.kill()
+
+
+OpenPage = Callable[..., ChatPage]
+
+
+@pytest.fixture
+def open_page(browser: Browser, chat_server_process: ServerProcess) -> Iterator[OpenPage]:
+    """Open the chat page in a new browser profile (its own localStorage), ``width`` pixels wide."""
+    contexts = []
+
+    def open_one(width: int = 900, height: int = 640) -> ChatPage:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        return ChatPage(context.new_page(), chat_server_process.url)
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+StartTerminal = Callable[[str, str], TerminalUser]
+
+
+@pytest.fixture
+def terminal(chat_server_process: ServerProcess) -> Iterator[StartTerminal]:
+    """Start ``chat-client PSEUDO ROOM`` (scripted mode) against the test server."""
+    users: list[TerminalUser] = []
+
+    def start(pseudo: str, room: str) -> TerminalUser:
+        user = TerminalUser(chat_server_process, pseudo, room)
+        users.append(user)
+        return user
+
+    yield start
+    for user in users:
+        user.quit()
