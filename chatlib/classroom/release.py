@@ -15,6 +15,8 @@ frames, which the checks and the student's ``mycode/protocol.py`` share.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import re
 import shutil
@@ -122,12 +124,35 @@ def copy_chatlib(destination: Path, edition: Edition) -> None:
             target = destination / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
+    if not edition.with_app:
+        frames = destination / "chatlib/app/protocol/check_frames.json"
+        frames.write_text(json.dumps(check_frame_bytes(), indent=0, ensure_ascii=False), encoding="utf-8")
     replaced = [] if edition.solutions else ["chatlib/first_steps", "chatlib/stages"]
     if not edition.with_app:
         replaced += ["chatlib/app", "chatlib/app/protocol"]
     for package in replaced:  # a docstring that names only what this edition holds
         template = TEMPLATES / f"{package.replace('/', '_')}__init__.py"
         shutil.copy2(template, destination / package / "__init__.py")
+
+
+def check_frame_bytes(max_bytes: int = 16_384) -> dict[str, str]:
+    """The bytes (hex) of each frame the protocol checks hold, by the frame's repr: what the checks
+    send when they play the server, written down by the course's encoder at release time."""
+    from chatlib.app.protocol import encode
+    from chatlib.checks import protocol
+
+    frames: dict[str, str] = {}
+    for value in vars(protocol).values():
+        for item in value if isinstance(value, (list, tuple)) else ():
+            for candidate in item if isinstance(item, tuple) else (item,):
+                if dataclasses.is_dataclass(candidate) and not isinstance(candidate, type):
+                    try:
+                        data = encode(candidate)
+                    except ValueError:  # a frame the checks expect encode to refuse
+                        continue
+                    if len(data) <= max_bytes:
+                        frames[repr(candidate)] = data.hex()
+    return frames
 
 
 def copy_notebooks(destination: Path, edition: Edition) -> None:

@@ -5,6 +5,7 @@ the steps it reveals."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -210,3 +211,29 @@ def test_release_refuses_a_folder_in_use_and_unknown_steps(tmp_path: Path) -> No
     with pytest.raises(ReleaseError, match="^no step ii_9; the steps are: sleep_sync, "):
         parse_reveal("ii_2, ii_9")
     assert exercise("protocol").api
+
+
+def test_the_student_editions_encode_knows_only_the_frames_the_checks_send(student_edition: Path) -> None:
+    """Without the app, `chatlib.app.protocol.encode` is a table of the checks' frames, not an encoder."""
+    probe = (
+        "import json\n"
+        "from chatlib.app.protocol import Say, encode\n"
+        "from chatlib.checks.protocol import WIRE_FRAMES\n"
+        "print(json.dumps([encode(frame).hex() for frame in WIRE_FRAMES]))\n"
+        "try:\n    encode(Say('a sentence nobody wrote down'))\nexcept KeyError:\n    print('no encoder')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=student_edition,
+        env=edition_environment(student_edition),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    sent, verdict = result.stdout.splitlines()
+    from chatlib.app.protocol import encode
+    from chatlib.checks.protocol import WIRE_FRAMES
+
+    assert json.loads(sent) == [encode(frame).hex() for frame in WIRE_FRAMES]
+    assert verdict == "no encoder"
