@@ -108,4 +108,4 @@ def test_websocket_frame_headers(length: int, header: bytes) -> None:
 def test_close_frame_and_page_url() -> None:
     assert close_frame() == b"\x88\x02\x03\xe8"  # 1000: a normal closure
     assert page_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/"
-    assert page_url("::1", 8080) == "http://[::1]:8080/"
+    assert page_url("::1", 8080, secure=True) == "https://[::1]:8080/"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import re
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -25,7 +26,7 @@ from chatlib.app.protocol import (
     wording,
 )
 from chatlib.app.server.limits import ServerLimits
-from chatlib.app.web.front import MAX_MESSAGE_BYTES, WEBSOCKET_PATH
+from chatlib.app.web.front import MAX_MESSAGE_BYTES, WEBSOCKET_PATH, WebFront
 from tests.app.conftest import TIMEOUT, FrameClient
 from tests.app.image_samples import encoded
 from tests.web.conftest import StartWebChat, WebChat
@@ -272,3 +273,25 @@ async def test_a_browser_can_change_room_and_tcp_users_hear_it(web_chat: WebChat
     await alice.send(EnterRoom("general"))
     assert await alice.next_frame() == RoomEntered("general")
     assert await next_announcement(carol) == wording.arrived_from("alice", "jeux")
+
+
+async def test_with_the_servers_certificate_the_page_and_its_websocket_use_tls(
+    web_chat: WebChat, tmp_path: Path
+) -> None:
+    from chatlib.app.server.tls import make_self_signed, server_context
+
+    secure_front = WebFront(web_chat.server)
+    await secure_front.start("127.0.0.1", 0, server_context(*make_self_signed(tmp_path / "tls", ["127.0.0.1"])))
+    try:
+        host, port = secure_front.address or ("", 0)
+        carol = await web_chat.tcp("carol", "jeux")
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"https://{host}:{port}/", ssl=False) as page:
+                assert page.status == 200
+            async with session.ws_connect(
+                f"wss://{host}:{port}{WEBSOCKET_PATH}", ssl=False, headers={"Origin": f"https://{host}:{port}"}
+            ) as websocket:
+                await websocket.send_bytes(encode(Hello("alice")) + encode(EnterRoom("jeux")))
+                assert await next_announcement(carol) == wording.joined("alice")
+    finally:
+        await secure_front.stop()

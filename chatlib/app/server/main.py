@@ -59,7 +59,7 @@ async def run_server(
     """Serve until SIGINT (Ctrl+C) or SIGTERM, then close every connection cleanly and save.
 
     With ``web_port``, the chat's web page is served there too (chatlib.app.web). With ``tls``
-    (``tls.server_context``), the TCP port speaks TLS.
+    (``tls.server_context``), the TCP port speaks TLS, and the web page is served over HTTPS.
     """
     limits = limits or ServerLimits()
     allow_open_files(limits.max_connections + 64)
@@ -79,7 +79,7 @@ async def run_server(
         if web_port is not None:
             from chatlib.app.web.front import start_web_front  # aiohttp's web server: only when asked for
 
-            web = await start_web_front(server, host, web_port, web_origins)
+            web = await start_web_front(server, host, web_port, web_origins, tls)
         await stop_requested.wait()
     finally:
         await server.stop(SHUTDOWN_REASON)

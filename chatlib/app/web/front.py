@@ -17,6 +17,7 @@ handshake, rooms, limits and connection counts (docs/PROTOCOL.md, "WebSocket tra
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -102,11 +103,15 @@ class WebFront:
         app.on_response_prepare.append(_add_security_headers)
         return app
 
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen on ``host``:``port`` (0: any free port); return the address bound."""
+    async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> tuple[str, int]:
+        """Listen on ``host``:``port`` (0: any free port); return the address bound.
+
+        With ``tls`` (the chat server's own, ``chat-server --tls-cert``) the page is served over HTTPS
+        and the WebSocket is ``wss:``.
+        """
         self._runner = web.AppRunner(self.application(), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
+        await web.TCPSite(self._runner, host, port, ssl_context=tls).start()
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.address = (bound_host, bound_port)
         return self.address
@@ -150,22 +155,27 @@ class WebFront:
         return websocket
 
 
-def page_url(host: str, port: int) -> str:
-    """The address of the page, to print: ``http://127.0.0.1:8080/`` (``http://[::1]:8080/``)."""
-    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+def page_url(host: str, port: int, secure: bool = False) -> str:
+    """The address of the page, to print: ``http://127.0.0.1:8080/`` (``https://[::1]:8080/``)."""
+    scheme = "https" if secure else "http"
+    return f"{scheme}://[{host}]:{port}/" if ":" in host else f"{scheme}://{host}:{port}/"
 
 
 async def start_web_front(
-    chat_server: ChatServer, host: str, port: int, allowed_origins: Iterable[str] = ()
+    chat_server: ChatServer,
+    host: str,
+    port: int,
+    allowed_origins: Iterable[str] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> WebFront:
     """Serve ``chat_server``'s web page on ``host``:``port`` and say where (``chat-server --web-port``)."""
     front = WebFront(chat_server, allowed_origins)
     try:
-        bound_host, bound_port = await front.start(host, port)
+        bound_host, bound_port = await front.start(host, port, tls)
     except OSError as error:
         await front.stop()
         raise OSError(error.errno, f"{error.strerror or error} (the web page's port {port})") from error
-    logger.info("web page on %s", page_url(bound_host, bound_port))
+    logger.info("web page on %s", page_url(bound_host, bound_port, secure=tls is not None))
     return front
 
 
