@@ -80,12 +80,27 @@ def clients_problem(
         problem = entry_problem(address, clients[address], pseudo)
         if problem is not None:
             return problem
+        keys = [key for key, entry in clients.items() if writer_address(entry) == address]
+        if len(keys) > 1:
+            shown = ", ".join(map(repr, keys))
+            return (
+                f"the client {address[0]}:{address[1]} is in CLIENTS {len(keys)} times ({shown}): add it once"
+            )
     for address in gone:
         if address in clients:
             return (
                 f"the client {address[0]}:{address[1]} left, but is still in CLIENTS: remove it when it goes"
             )
     return None
+
+
+def writer_address(entry: Any) -> Address | None:
+    """The (IP, port) of the connection whose writer a CLIENTS entry holds, if it holds one."""
+    writer = entry.get("w") if isinstance(entry, dict) else None
+    if not isinstance(writer, asyncio.StreamWriter):
+        return None
+    peer = writer.get_extra_info("peername")
+    return (peer[0], peer[1]) if peer else None
 
 
 def entry_problem(address: Address, entry: Any, pseudo: str | None) -> str | None:
@@ -97,7 +112,7 @@ def entry_problem(address: Address, entry: Any, pseudo: str | None) -> str | Non
     writer = entry.get("w")
     if not isinstance(writer, asyncio.StreamWriter):
         return f"CLIENTS[{address!r}]['w'] must be the client's StreamWriter"
-    if tuple(writer.get_extra_info("peername")[:2]) != address:
+    if writer_address(entry) != address:
         return f"CLIENTS[{address!r}]['w'] is the writer of another connection"
     if pseudo is not None and entry.get("pseudo") != pseudo:
         return f"CLIENTS[{address!r}]['pseudo'] must be {pseudo!r}, the pseudo of its Hello|{pseudo}"

@@ -79,6 +79,10 @@ class Outcome:
     waiting: list[Spot] = field(default_factory=list)
     """Where the student's tasks were waiting when the scenario ran out of time."""
     writes_after_close: int = 0
+    blocked_seconds: float = 0.0
+    """How long, in all, the loop could not run while the scenario ran (short blocks added up)."""
+    blocked_at: Spot | None = None
+    """The student's line the loop was most often blocked at, if seen often enough to say."""
     elapsed: float = 0.0
 
 
@@ -193,6 +197,8 @@ class ScenarioRun:
                 await asyncio.sleep(WATCH_SECONDS)
         self.outcome.finished = self.finished.is_set()
         self.outcome.writes_after_close = WRITES_AFTER_CLOSE.pop(self.name, 0)
+        self.outcome.blocked_seconds = self.watch.blocked_seconds(started)
+        self.outcome.blocked_at = self.watch.blocking_spot(started)
         self.outcome.elapsed = time.monotonic() - started
         return self.outcome
 

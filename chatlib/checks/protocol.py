@@ -241,6 +241,9 @@ def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str) ->
     for chunk in chunks:
         try:
             result = decoder.feed(chunk)
+            if result is None or result is Ellipsis:
+                raise NotImplementedError
+            frames.extend(list(result))
         except NotImplementedError:
             raise
         except Exception as error:
@@ -250,9 +253,6 @@ def decoded(given: Implementation, side: str, chunks: list[bytes], sent: str) ->
                 sent=sent,
                 arrived=f"{type(error).__name__}: {error}" + (f", at {where}" if where else ""),
             ) from None
-        if result is None or result is Ellipsis:
-            raise NotImplementedError
-        frames.extend(result)
     return frames
 
 
@@ -326,12 +326,13 @@ async def decoder_refuses_broken_streams(given: Implementation) -> None:
         decoder = given["decoder"](side)
         try:
             result = decoder.feed(data)
+            if result is None or result is Ellipsis:
+                raise NotImplementedError
+            result = list(result)  # a generator raises only once read
         except NotImplementedError:
             raise
         except Exception:
             continue
-        if result is None or result is Ellipsis:
-            raise NotImplementedError
         problem = (
             "the decoder accepted a broken stream"
             if result

@@ -18,6 +18,8 @@ Implementation = dict[str, Any]
 """What the student gave, by keyword: e.g. {"server": start_server, "client": run_client}."""
 
 SCENARIO_TIMEOUT = 10.0
+BLOCKED_NOTE_SECONDS = 0.5
+"""Blocked this long in all, the loop gets a note in a failure's report, even in short blocks."""
 STREAM_READS = ("asyncio.streams.read",)
 BLOCKING_NETWORK_LIBRARIES = ("requests", "urllib3", "http.client", "socket", "ssl", "urllib")
 
@@ -103,7 +105,13 @@ def judge(
     if isinstance(error, NotImplementedError):
         return ScenarioResult(name, Status.NOT_IMPLEMENTED, ("raised NotImplementedError",))
     if isinstance(error, Mismatch):
-        details = [*error.details(), *errors_meanwhile(outcome.raised_meanwhile)]
+        said = "\n".join(error.details())
+        note = (
+            []
+            if outcome.blocked_at is not None and str(outcome.blocked_at) in said
+            else blocked_note(outcome)
+        )
+        details = [*error.details(), *note, *errors_meanwhile(outcome.raised_meanwhile)]
         if outcome.writes_after_close:
             details.append(
                 f"note:     your server wrote {outcome.writes_after_close} times to a connection already "
@@ -113,6 +121,7 @@ def judge(
     if isinstance(error, TimeoutError) or outcome.overtime:
         details = [f"did not finish within {scenario.timeout:g} s (is something stuck?)"]
         details += [f"your code was waiting at {where}" for where in outcome.waiting[:3]]
+        details += blocked_note(outcome)
         details += errors_meanwhile(outcome.raised_meanwhile)
         return ScenarioResult(name, Status.FAIL, tuple(details), cause="timeout")
     if error is not None and not isinstance(error, (asyncio.CancelledError, ScenarioAbandoned)):
@@ -122,6 +131,17 @@ def judge(
     if not outcome.finished:
         return ScenarioResult(name, Status.FAIL, ("did not let go of its thread",), cause="timeout")
     return ScenarioResult(name, Status.PASS, errors_meanwhile(outcome.raised_meanwhile))
+
+
+def blocked_note(outcome: Outcome) -> list[str]:
+    """A note when the event loop was blocked a while in all (many short blocks), saying where."""
+    if outcome.blocked_seconds < BLOCKED_NOTE_SECONDS or outcome.blocked_at is None:
+        return []
+    return [
+        f"note:     the event loop was blocked {outcome.blocked_seconds:.1f} s in all, mostly at "
+        f"{outcome.blocked_at}",
+        f"hint:     {freeze_hint(outcome.blocked_at)}",
+    ]
 
 
 def freeze_details(outcome: Outcome) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import pytest
 
 from chatlib.checks import Status, check
 from chatlib.first_steps.standin_site import StandinSiteThread, exact_page_content
-from tests.checks.helpers import broken, correct, failed_names, failure_text
+from tests.checks.helpers import broken, check_one, correct, failed_names, failure_text
 
 COUNT_TWICE_OVERLAP = "count_twice interleaves its two counts"
 
@@ -116,3 +116,19 @@ async def test_a_function_calling_a_rebound_name_is_said_plainly() -> None:
     assert "count_twice calls `count`, which is now an int (2): a later cell rebound the name" in text
     assert "TypeError" not in text
     assert asyncio.iscoroutinefunction(check)
+
+
+async def test_requests_inside_a_coroutine_is_named_at_its_line() -> None:
+    import requests
+
+    async def get_content(url: str) -> bytes:
+        return requests.get(url, timeout=10).content  # blocks the event loop
+
+    result = await check_one(
+        "web_async", "get_content never blocks the event loop: downloads overlap", get_content=get_content
+    )
+    assert result.status is Status.FAIL
+    text = result.text()
+    assert "note:     the event loop was blocked " in text
+    assert "in get_content: return requests.get(url, timeout=10).content  # blocks the event loop" in text
+    assert "a blocking network call (requests, socket) stops the whole event loop: use aiohttp" in text

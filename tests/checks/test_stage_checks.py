@@ -179,3 +179,24 @@ async def test_an_error_meanwhile_points_to_the_students_line_not_into_asyncio()
         "in handle_client: await reader.readexactly(1)  # the bug: raises IncompleteReadError once the client "
         "has left (inside asyncio.streams.readexactly)"
     )
+
+
+CLIENTS: dict[Any, dict[str, Any]] = {}
+"""The module-level dict of the handler below (the checks look for CLIENTS in the handler's module)."""
+
+
+async def test_a_client_added_twice_is_caught() -> None:
+    async def handle_client(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Any = print
+    ) -> None:
+        """Keeps each client by address, and once more by its arrival number (the bug)."""
+        address = writer.get_extra_info("peername")[:2]
+        CLIENTS[address] = CLIENTS[len(CLIENTS)] = {"r": reader, "w": writer}
+        await reader.read(1024)
+        writer.write(f"Hello {address[0]}:{address[1]}\n".encode())
+        await reader.read(1024)
+
+    result = await check_one("ii_4", CLIENTS_II_4, handler=handle_client)
+    assert result.status is Status.FAIL
+    assert "is in CLIENTS 2 times (('127.0.0.1', " in result.text()
+    assert "): add it once" in result.text()
