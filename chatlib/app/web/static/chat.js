@@ -70,9 +70,12 @@ function closed(problem) {
   if (problem) {
     view.error(`Connection closed: ${problem}`);
   }
+  element("change-room").hidden = true;
   if (state.leaving) {
     state.leaving = false;
     setStatus("offline", "Not connected");
+    element("who").textContent = "";
+    element("room-name").textContent = "";
     showPanel("left");
     element("rejoin").focus();
     return;
@@ -86,7 +89,7 @@ function closed(problem) {
   }
   state.outage = true;
   const delay = backoff.next();
-  setStatus("offline", `Disconnected: trying again in ${Math.max(1, Math.round(delay / 1000))} s`);
+  setStatus("offline", `Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
   state.reconnectTimer = setTimeout(connect, delay);
 }
 
@@ -298,7 +301,7 @@ function submitLine(event) {
       }
       return;
     case "help":
-      helpLines().forEach((text) => view.notice(text));
+      helpLines().forEach((text) => view.help(text));
       break;
     case "join": {
       const problem = nameProblem(action.room, "room name", MAX_ROOM_LENGTH);
@@ -415,8 +418,7 @@ function showRooms(problem = "") {
   const list = element("room-list");
   list.replaceChildren(...state.rooms.map(roomItem));
   const count = state.rooms.length;
-  element("rooms-when").textContent =
-    `${count} room${count === 1 ? "" : "s"} ${clock(state.roomsTime)}, when you arrived:`;
+  element("rooms-when").textContent = `${count} room${count === 1 ? "" : "s"}, as of ${clock(state.roomsTime).slice(1, -1)}:`;
   element("room-error").textContent = problem;
   element("back-to-room").hidden = state.room === null;
   showPanel("rooms");

@@ -87,6 +87,11 @@ export class ConversationView {
     return this.plain("notice", text);
   }
 
+  /** A line of /help, whose columns line up. */
+  help(text) {
+    return this.plain("help", text);
+  }
+
   greeting(text) {
     return this.plain("greeting", text);
   }
