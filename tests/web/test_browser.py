@@ -115,6 +115,27 @@ def test_an_image_from_the_terminal_appears_as_an_image(
     assert shown[0].startswith("blob:") and shown[1] > 0 and shown[2] == "image from carol"
 
 
+def test_an_image_from_the_page_reaches_the_terminal(
+    open_page: OpenPage, terminal: StartTerminal, tmp_path: Path
+) -> None:
+    alice = open_page()
+    alice.log_in("alice")
+    alice.enter_room("jeux")
+    carol = terminal("carol", "jeux")
+    alice.wait_for_line(wording.joined("carol"))
+    alice.page.set_input_files("#image-file", write_sample_png(tmp_path / "bubble.png", (48, 32)))
+    alice.wait_for_line("You sent an image")
+    carol.wait_for("alice sent an image [image PNG 48×32]")
+    alice.page.set_input_files("#image-file", write_text(tmp_path / "notes.png", "not a picture"))
+    alice.wait_for_line("Image not sent: only PNG and JPEG files can be sent")
+
+
+def write_text(path: Path, text: str) -> Path:
+    """A text file at ``path`` (whatever its name says)."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_html_and_script_in_messages_show_as_text_and_run_nothing(
     open_page: OpenPage, terminal: StartTerminal
 ) -> None:

@@ -86,6 +86,8 @@ function closed(problem) {
   }
   if (wasIn && !state.outage) {
     view.closing("Connection to the server lost. Reconnecting…");
+  } else if (!element("login").hidden) {
+    element("login-error").textContent = "The server cannot be reached. Trying again…";
   }
   state.outage = true;
   const delay = backoff.next();
@@ -138,6 +140,8 @@ function welcomed(welcome) {
   backoff.reset();
   keepToken(welcome.pseudo, welcome.token);
   saveSession(welcome.pseudo, state.wantedRoom);
+  element("pseudo").value = welcome.pseudo;
+  element("login-error").textContent = "";
   const who = element("who");
   who.textContent = welcome.pseudo;
   who.style.color = welcome.color;

@@ -7,6 +7,7 @@ const MIME_TYPES = [
 ];
 const COLOR_PATTERN = /^#[0-9a-f]{6}$/;
 const STICKY_BOTTOM_PX = 48; // this close to the bottom, the view follows new lines
+const MAX_LINES = 2000; // a page left open all day keeps the latest lines only
 
 /** `[hh:mm]` in the browser's local time. */
 export function clock(timeMs) {
@@ -25,14 +26,18 @@ export function imageType(bytes) {
 export class ConversationView {
   constructor(list) {
     this.list = list;
-    this.imageUrls = [];
   }
 
   /** Empty the list (another room), giving back the memory of its images. */
   clear() {
-    this.imageUrls.forEach((url) => URL.revokeObjectURL(url));
-    this.imageUrls = [];
-    this.list.replaceChildren();
+    while (this.list.firstElementChild) {
+      this.dropOldest();
+    }
+  }
+
+  dropOldest() {
+    this.list.firstElementChild.querySelectorAll("img").forEach((picture) => URL.revokeObjectURL(picture.src));
+    this.list.firstElementChild.remove();
   }
 
   message(timeMs, pseudo, color, text) {
@@ -60,7 +65,6 @@ export class ConversationView {
       return null;
     }
     const url = URL.createObjectURL(new Blob([bytes], { type }));
-    this.imageUrls.push(url);
     const line = this.line("image", timeMs);
     if (pseudo === null) {
       line.append("You sent an image");
@@ -129,6 +133,9 @@ export class ConversationView {
   add(line) {
     const following = this.atBottom();
     this.list.append(line);
+    if (this.list.children.length > MAX_LINES) {
+      this.dropOldest();
+    }
     if (following) {
       this.follow();
     }
