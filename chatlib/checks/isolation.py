@@ -17,6 +17,7 @@ the kernel and cannot be sent to another process; one mechanism serves the noteb
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures.thread
 import contextvars
 import itertools
 import logging
@@ -129,7 +130,7 @@ class ScenarioRun:
             if done:
                 self.outcome.error = None if scenario.cancelled() else scenario.exception()
             else:
-                self.outcome.waiting = self._waiting_spots(exclude={scenario})
+                self.outcome.waiting = self._waiting_spots()
                 self.outcome.error = TimeoutError(f"did not finish within {self.timeout:g} s")
         except asyncio.CancelledError:
             pass  # the watcher gave up on this scenario: it says why
@@ -137,10 +138,10 @@ class ScenarioRun:
             scenario.cancel()
             await end_tasks(asyncio.all_tasks() - {asyncio.current_task()})
 
-    def _waiting_spots(self, exclude: set[asyncio.Future[Any]]) -> list[Spot]:
+    def _waiting_spots(self) -> list[Spot]:
         """Where each of the student's tasks is suspended (one line per place)."""
         spots: dict[tuple[str, int], Spot] = {}
-        for task in asyncio.all_tasks() - exclude - {asyncio.current_task()}:
+        for task in asyncio.all_tasks() - {asyncio.current_task()}:
             found = awaiting_spot(task.get_coro())
             if found is not None:
                 spots.setdefault((found.file, found.line), found)
@@ -168,7 +169,9 @@ class ScenarioRun:
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             loop.close()
-            stop_threads_soon([*self.blocking_threads, *threads_named(f"{self.name}-executor")])
+            executor_threads = threads_named(f"{self.name}-executor")
+            forget_at_exit(executor_threads)
+            stop_threads_soon([*self.blocking_threads, *executor_threads])
 
     # --- In the watcher (the caller's loop) ----------------------------------------------------
 
@@ -249,6 +252,18 @@ def _run_despite_exits(loop: asyncio.AbstractEventLoop, step: Callable[[], Await
             continue
         except Exception:  # noqa: BLE001 (a report is due whatever the student's code does here)
             return
+
+
+def forget_at_exit(threads: list[threading.Thread]) -> None:
+    """Keep Python's exit from waiting for these executor threads, stuck in student code maybe.
+
+    concurrent.futures joins every worker thread of its executors when Python exits (through its
+    private `_threads_queues`); one stuck in `time.sleep(60)` would hold the exit that long.
+    """
+    queues = getattr(concurrent.futures.thread, "_threads_queues", None)
+    if queues is not None:
+        for thread in threads:
+            queues.pop(thread, None)
 
 
 async def end_other_tasks() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import subprocess
 import sys
 import textwrap
 import threading
@@ -22,6 +23,7 @@ from chatlib.checks import Status, check, isolation
 from chatlib.checks.loading import ImplementationFileError, load_module
 from tests.checks.helpers import broken, failure_text
 
+ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 30.0
 """Generous bound on a whole check, however the code under test misbehaves (the machine may be loaded)."""
 CLIENT_STOPS = "client stops when the server goes away"
@@ -203,3 +205,22 @@ def test_a_file_calling_input_or_exit_at_the_top_level_is_reported(tmp_path: Pat
     exits.write_text("import sys\nsys.exit(1)\n")
     with pytest.raises(ImplementationFileError, match="it calls sys.exit\\(\\) at the top level"):
         load_module(exits)
+
+
+def test_python_exits_without_waiting_for_an_executor_thread_stuck_in_student_code() -> None:
+    script = textwrap.dedent("""\
+        import asyncio, time
+        from chatlib.checks.isolation import run_isolated
+
+        async def scenario():
+            await asyncio.get_running_loop().run_in_executor(None, time.sleep, 60)
+
+        outcome = asyncio.run(run_isolated(scenario, timeout=1.0))
+        print(type(outcome.error).__name__, [spot.line for spot in outcome.waiting])
+        """)
+    started = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=LIMIT + 30
+    )
+    assert time.monotonic() - started < LIMIT, "Python's exit waited for the executor's thread"
+    assert run.stdout == "TimeoutError [5]\n", run.stderr  # waiting at the line of run_in_executor
