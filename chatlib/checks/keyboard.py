@@ -16,6 +16,8 @@ from typing import Any, NoReturn
 
 from chatlib.checks.locations import Spot, innermost_student_spot
 
+STDIN_USE = "read sys.stdin (directly, or through aioconsole.ainput())"
+
 
 class KeyboardUnavailable(RuntimeError):
     """input() or sys.stdin was used during a check, which has no keyboard."""
@@ -35,11 +37,11 @@ def _note_keyboard_use(what: str) -> NoReturn:
         frames.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
         frame = frame.f_back
     KEYBOARD_USES.append((what, innermost_student_spot(reversed(frames))))
-    raise KeyboardUnavailable(f"{what} waits for a keyboard, and a check has none")
+    raise KeyboardUnavailable(f"your code {what}, which waits for a keyboard, and a check has none")
 
 
 def _input_during_check(prompt: object = "") -> NoReturn:
-    _note_keyboard_use("input()")
+    _note_keyboard_use("called input()")
 
 
 class _NoKeyboard(io.TextIOBase):
@@ -49,10 +51,10 @@ class _NoKeyboard(io.TextIOBase):
         return True
 
     def read(self, size: int | None = -1) -> NoReturn:
-        _note_keyboard_use("sys.stdin")
+        _note_keyboard_use(STDIN_USE)
 
     def readline(self, size: int | None = -1) -> NoReturn:  # type: ignore[override]
-        _note_keyboard_use("sys.stdin")
+        _note_keyboard_use(STDIN_USE)
 
     def fileno(self) -> NoReturn:
         raise io.UnsupportedOperation("a check has no keyboard")

@@ -91,8 +91,16 @@ def judge(
         return ScenarioResult(name, Status.FAIL, freeze_details(outcome), cause="blocked the event loop")
     if keyboard_uses:
         what, where = keyboard_uses[0]
+        where = where or next(
+            (
+                traceback_spot(raised)
+                for raised in (error, *outcome.raised_meanwhile)
+                if isinstance(raised, KeyboardUnavailable)
+            ),
+            None,
+        )
         details = [
-            f"your code called {what}, which waits for a keyboard: a check has none (and a notebook "
+            f"your code {what}, which waits for a keyboard: a check has none (and a notebook "
             "cell would wait forever)",
             *([f"at {where}"] if where else []),
             "hint:     read what the user types with `await read_line(prompt)`, the function run_client "

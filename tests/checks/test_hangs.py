@@ -21,7 +21,7 @@ import pytest
 
 from chatlib.checks import Status, check, isolation
 from chatlib.checks.loading import ImplementationFileError, load_module
-from tests.checks.helpers import broken, failure_text
+from tests.checks.helpers import broken, check_one, failure_text
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 30.0
@@ -123,8 +123,9 @@ async def test_reading_sys_stdin_fails_the_same_way() -> None:
             writer.write(sys.stdin.readline().encode())
 
     report = await check("ii_3", show=None, client=run_client)
-    assert "your code called sys.stdin, which waits for a keyboard" in failure_text(
-        report, "client sends Hello first"
+    assert (
+        "your code read sys.stdin (directly, or through aioconsole.ainput()), which waits for a keyboard"
+        in failure_text(report, "client sends Hello first")
     )
 
 
@@ -224,3 +225,19 @@ def test_python_exits_without_waiting_for_an_executor_thread_stuck_in_student_co
     )
     assert time.monotonic() - started < LIMIT, "Python's exit waited for the executor's thread"
     assert run.stdout == "TimeoutError [5]\n", run.stderr  # waiting at the line of run_in_executor
+
+
+async def test_aioconsole_ainput_instead_of_read_line_fails_at_once() -> None:
+    from aioconsole import ainput
+
+    async def run_client(host: str, port: int, read_line: Any, show: Any = print) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write(b"Hello")
+        while True:
+            writer.write((await ainput("> ")).encode())
+
+    result = await check_one("ii_3", "client sends what the user types", client=run_client)
+    assert result.status is Status.FAIL and result.cause == "keyboard"
+    assert result.details[0].startswith(
+        "your code read sys.stdin (directly, or through aioconsole.ainput()), which waits for a keyboard"
+    )
