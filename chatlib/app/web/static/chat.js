@@ -16,6 +16,7 @@ const HISTORY_END = "--- now ---";
 const PSEUDO_RETRIES = 4; // after a reload, the page's previous connection may still hold the pseudo
 const GOODBYE_TIMEOUT_MS = 2000;
 const LOGIN_ERRORS = [ErrorCode.PSEUDO_TAKEN, ErrorCode.BAD_PSEUDO, ErrorCode.BAD_TOKEN];
+const REMEMBERED = 5000; // entries remembered to tell a history's old ones (the server sends 50)
 
 const element = (id) => document.getElementById(id);
 const panels = ["login", "rooms", "conversation", "left"].map(element);
@@ -110,13 +111,13 @@ function handle(frame) {
     case "History":
       return showHistory(frame.entriesJson);
     case "Message":
-      state.shown.add(entryKey("message", frame.timeMs, frame.pseudo, frame.text));
+      remember(entryKey("message", frame.timeMs, frame.pseudo, frame.text));
       return view.message(frame.timeMs, frame.pseudo, frame.color, frame.text);
     case "Announcement":
-      state.shown.add(entryKey("announce", frame.timeMs, "", frame.text));
+      remember(entryKey("announce", frame.timeMs, "", frame.text));
       return view.announcement(frame.timeMs, frame.text);
     case "ImageFrom":
-      state.shown.add(entryKey("image", frame.timeMs, frame.pseudo, ""));
+      remember(entryKey("image", frame.timeMs, frame.pseudo, ""));
       if (!view.image(frame.timeMs, frame.pseudo, frame.color, frame.data)) {
         view.error(`${frame.pseudo} sent an image that cannot be shown`);
       }
@@ -217,8 +218,15 @@ function alreadyShown(entry) {
   }
   const key = entryKey(entry.kind, entry.timeMs, entry.pseudo, entry.kind === "image" ? "" : entry.text);
   const seen = state.shown.has(key);
-  state.shown.add(key);
+  remember(key);
   return seen;
+}
+
+function remember(key) {
+  state.shown.add(key);
+  if (state.shown.size > REMEMBERED) {
+    state.shown.delete(state.shown.values().next().value); // the oldest
+  }
 }
 
 function entryKey(kind, timeMs, pseudo, text) {
@@ -344,6 +352,9 @@ function say(text) {
   }
   if (text.trim()) {
     state.ownTexts.push(text);
+    if (state.ownTexts.length > REMEMBERED) {
+      state.ownTexts.shift();
+    }
     view.own(Date.now(), text);
   }
   return true;
