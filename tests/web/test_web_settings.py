@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +113,17 @@ def test_close_frame_and_page_url() -> None:
     assert close_frame() == b"\x88\x02\x03\xe8"  # 1000: a normal closure
     assert page_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/"
     assert page_url("::1", 8080, secure=True) == "https://[::1]:8080/"
+
+
+def test_a_busy_web_port_stops_chat_server_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "chatlib.app.server", "-p", "0", "--web-port", str(port), "-q"]
+        command += ["--data-dir", str(tmp_path / "data"), "--log-dir", str(tmp_path / "logs")]
+        env = os.environ | {"XDG_CONFIG_HOME": str(tmp_path / "no-config")}
+        finished = subprocess.run(command, capture_output=True, text=True, env=env, timeout=30)
+    assert finished.returncode == 1
+    assert finished.stderr.count("\n") == 1 and "Traceback" not in finished.stderr
+    assert finished.stderr.endswith(f"(the web page's port {port})\n")
