@@ -14,6 +14,7 @@ from typing import Any
 
 from chatlib.checks import peers
 from chatlib.checks.isolation import run_blocking
+from chatlib.checks.loading import global_names
 from chatlib.checks.locations import tasks_awaiting
 from chatlib.checks.peers import HOST, Console, Keyboard, ScriptedServer
 from chatlib.checks.report import Mismatch
@@ -190,6 +191,14 @@ def say_hello_scenario(stage: str) -> ScenarioRun:
                 "async yet",
                 expected="def say_hello(host, port, show): socket.create_connection(...), sendall, recv",
                 arrived=f"async def {getattr(say_hello, '__name__', 'say_hello')}(...)",
+                hint="asyncio comes at ii_3; here connect with the socket module",
+            )
+        function = inspect.unwrap(say_hello)
+        if inspect.isfunction(function) and global_names(function.__code__) & {"asyncio", "open_connection"}:
+            raise Mismatch(
+                "say_hello must use a plain socket: at ii_2 there is nothing async yet",
+                expected="socket.create_connection(...) (or socket.socket()), sendall, recv",
+                arrived="say_hello uses asyncio",
                 hint="asyncio comes at ii_3; here connect with the socket module",
             )
         server = ScriptedServer()

@@ -73,7 +73,8 @@ def clients_problem(
         return f"CLIENTS must be {SHAPE}, not a {type(clients).__name__}"
     for address, pseudo in present.items():
         if address not in clients:
-            for wrong_key in (f"{address[0]}:{address[1]}", (address[0], str(address[1])), address[1]):
+            wrong_keys = [f"{address[0]}:{address[1]}", (address[0], str(address[1])), address[1], pseudo]
+            for wrong_key in [key for key in wrong_keys if key is not None]:
                 if wrong_key in clients:
                     return f"CLIENTS must be keyed by the (IP, port) tuple, such as {address!r}, not {wrong_key!r}"
             return f"the client {address[0]}:{address[1]} is connected but not in CLIENTS (key {address!r})"
@@ -107,11 +108,11 @@ def entry_problem(address: Address, entry: Any, pseudo: str | None) -> str | Non
     """What is wrong with one client's value in CLIENTS, or None."""
     if not isinstance(entry, dict):
         return f"CLIENTS[{address!r}] must be a dict with 'r' and 'w', not a {type(entry).__name__}"
+    keys = f" (its keys: {', '.join(map(repr, entry))})"
     if not isinstance(entry.get("r"), asyncio.StreamReader):
-        return f"CLIENTS[{address!r}]['r'] must be the client's StreamReader"
-    writer = entry.get("w")
-    if not isinstance(writer, asyncio.StreamWriter):
-        return f"CLIENTS[{address!r}]['w'] must be the client's StreamWriter"
+        return f"CLIENTS[{address!r}]['r'] must be the client's StreamReader{keys}"
+    if not isinstance(entry.get("w"), asyncio.StreamWriter):
+        return f"CLIENTS[{address!r}]['w'] must be the client's StreamWriter{keys}"
     if writer_address(entry) != address:
         return f"CLIENTS[{address!r}]['w'] is the writer of another connection"
     if pseudo is not None and entry.get("pseudo") != pseudo:

@@ -201,7 +201,7 @@ class ScenarioRun:
         self.outcome.finished = self.finished.is_set()
         self.outcome.writes_after_close = WRITES_AFTER_CLOSE.pop(self.name, 0)
         self.outcome.blocked_seconds = self.watch.blocked_seconds(started)
-        self.outcome.blocked_at = self.watch.blocking_spot(started)
+        self.outcome.blocked_at = self.watch.blocking_spot(started, at_least=2)
         self.outcome.elapsed = time.monotonic() - started
         return self.outcome
 

@@ -1,4 +1,4 @@
-"""Finding a student's implementation: import their file, and tell a skeleton from real code."""
+"""Finding a student's implementation: import their file, tell a skeleton from real code, read its names."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import inspect
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 from typing import Any
 
 from chatlib.checks.keyboard import KeyboardUnavailable, no_keyboard
@@ -116,3 +117,15 @@ def _is_placeholder(statement: ast.stmt) -> bool:
         raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
         return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
     return False
+
+
+def global_names(code: CodeType) -> set[str]:
+    """Every global name a function's code (nested functions included) refers to."""
+    return set(_all_names(code))
+
+
+def _all_names(code: CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):
+            yield from _all_names(constant)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import CodeType
 from typing import Any
 
 from chatlib.checks.keyboard import no_keyboard
-from chatlib.checks.loading import ImplementationFileError, find_names, is_skeleton, load_module
+from chatlib.checks.loading import ImplementationFileError, find_names, global_names, is_skeleton, load_module
 from chatlib.checks.part1 import download_steps, sleep_steps
 from chatlib.checks.protocol import protocol_step
 from chatlib.checks.report import CheckFailed, CheckReport, ScenarioResult, Status, strict_from_environment
@@ -92,18 +91,6 @@ def describe_value(value: Any) -> str:
     article = "an" if kind[:1].lower() in "aeiou" else "a"
     shown = repr(value)
     return f"{article} {kind} ({shown[:40]}{'...' if len(shown) > 40 else ''})"
-
-
-def global_names(code: CodeType) -> set[str]:
-    """Every global name a function's code (nested functions included) refers to."""
-    return set(_all_names(code))
-
-
-def _all_names(code: CodeType) -> Iterator[str]:
-    yield from code.co_names
-    for constant in code.co_consts:
-        if isinstance(constant, CodeType):
-            yield from _all_names(constant)
 
 
 async def check(
