@@ -200,3 +200,38 @@ async def test_a_client_added_twice_is_caught() -> None:
     assert result.status is Status.FAIL
     assert "is in CLIENTS 2 times (('127.0.0.1', " in result.text()
     assert "): add it once" in result.text()
+
+
+async def test_a_say_hello_running_asyncio_inside_is_refused_too() -> None:
+    report = await check("ii_2", show=None, **broken("asyncio_run_say_hello.py", "ii_2"))
+    text = failure_text(report, "client sends Hello and shows the server's answer")
+    assert "say_hello must use a plain socket: at ii_2 there is nothing async yet" in text
+    assert "arrived:  say_hello uses asyncio" in text
+
+
+async def test_clients_keyed_by_pseudo_or_with_other_keys_are_named() -> None:
+    async def keyed_by_pseudo(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Any = print
+    ) -> None:
+        pseudo = (await reader.read(1024)).decode().removeprefix("Hello|")
+        CLIENTS.clear()  # this test's handler and the next share the module's CLIENTS
+        CLIENTS[pseudo] = {"r": reader, "w": writer, "pseudo": pseudo}
+        writer.write(f"Annonce : {pseudo} a rejoint la chatroom\n".encode())
+        await reader.read(1024)
+
+    result = await check_one("ii_5", CLIENTS_II_5, handler=keyed_by_pseudo)
+    assert "CLIENTS must be keyed by the (IP, port) tuple, such as ('127.0.0.1', " in result.text()
+    assert "not 'alice'" in result.text()
+
+    async def long_names(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter, show: Any = print
+    ) -> None:
+        address = writer.get_extra_info("peername")[:2]
+        CLIENTS.clear()
+        CLIENTS[address] = {"reader": reader, "writer": writer}
+        await reader.read(1024)
+        writer.write(f"Hello {address[0]}:{address[1]}\n".encode())
+        await reader.read(1024)
+
+    result = await check_one("ii_4", CLIENTS_II_4, handler=long_names)
+    assert "['r'] must be the client's StreamReader (its keys: 'reader', 'writer')" in result.text()
