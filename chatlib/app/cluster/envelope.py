@@ -129,3 +129,31 @@ class NodeState:
             if isinstance(pseudos, list)
         }
         return cls(node, members, frozenset(str(user) for user in users), bool(head.get("gone", False)))
+
+
+class BatchLedger:
+    """Which batch numbers of each node were taken already, so that a batch met twice is taken once.
+
+    Batches usually come in order, but after a reconnection the stream also brings older ones
+    that were missed live: so the ledger keeps the numbers themselves, the most recent
+    ``window`` of each node (older ones count as taken).
+    """
+
+    def __init__(self, window: int = 4096) -> None:
+        self._window = window
+        self._taken: dict[str, set[int]] = {}
+        self._floor: dict[str, int] = {}  # every number up to this one counts as taken
+
+    def take(self, origin: str, number: int) -> bool:
+        """Mark a batch as taken; False if it was taken before."""
+        if number <= self._floor.get(origin, 0):
+            return False
+        taken = self._taken.setdefault(origin, set())
+        if number in taken:
+            return False
+        taken.add(number)
+        if len(taken) > self._window:
+            oldest = sorted(taken)[: len(taken) // 2]
+            taken.difference_update(oldest)
+            self._floor[origin] = oldest[-1]
+        return True

@@ -32,8 +32,9 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 
-from chatlib.app.cluster.envelope import BadEnvelope, NodeState, decode_batch
+from chatlib.app.cluster.envelope import BadEnvelope, BatchLedger, NodeState, decode_batch
 from chatlib.app.cluster.neighbours import HEARTBEAT, Neighbours, cluster_listing
+from chatlib.app.cluster.patience import REQUEST_TIMEOUT, patiently
 from chatlib.app.cluster.publisher import RoomPublisher
 from chatlib.app.cluster.subjects import (
     HISTORY_STREAM,
@@ -59,7 +60,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_PATIENCE = 10.0  # seconds a node waits for NATS (at start, or once lost) before it gives up
 PRESENCE_TIMEOUT = 1.0  # seconds another node has to say whether a user is connected to it
 LOAD_TIMEOUT = 5.0  # seconds to wait for the next stored batch while loading the history
-STATE_PAUSE = 0.05  # at most 20 states a second
+STATE_PAUSE = 0.02  # at most 50 states a second
 STOP_FLUSH_TIMEOUT = 3.0
 
 
@@ -103,7 +104,8 @@ class ClusterSharing(StandAlone):
         self._rooms: RoomRegistry | None = None  # type: ignore[type-arg]
         self._store: ServerStore | None = None
         self.publisher: RoomPublisher | None = None
-        self._seen: dict[str, int] = {}  # the last batch number taken from each other node
+        self._recorded = BatchLedger()  # the batches whose entries this node's history has
+        self._delivered = BatchLedger()  # the batches whose frames went to this node's members
         self._loading = False
         self._held_back: list[bytes] = []  # live batches that arrived while the history loaded
         self._state_changed = asyncio.Event()
@@ -134,7 +136,7 @@ class ClusterSharing(StandAlone):
         except (TimeoutError, OSError, nats.errors.Error) as error:
             cause = last_error[0] if last_error else error
             raise ClusterUnreachable(f"cannot reach NATS at {', '.join(self.urls)}: {describe(cause)}") from None
-        self._jetstream = self._connection.jetstream(timeout=self.patience)
+        self._jetstream = self._connection.jetstream(timeout=REQUEST_TIMEOUT)
 
     async def start(self, rooms: RoomRegistry, store: ServerStore) -> None:  # type: ignore[type-arg]
         """Set up the stream and buckets, load the history, and start hearing the other nodes."""
@@ -167,24 +169,27 @@ class ClusterSharing(StandAlone):
         assert self._connection is not None and self._jetstream is not None
         jetstream = self._jetstream
         replicas = self.replicas or min(3, max(1, len(self._connection.servers)))
+        history = api.StreamConfig(
+            name=HISTORY_STREAM, subjects=[HISTORY_SUBJECTS], num_replicas=replicas,
+            max_msgs_per_subject=max(1, history_length), storage=api.StorageType.FILE,
+        )
         try:
-            await jetstream.stream_info(HISTORY_STREAM)
+            await patiently(lambda: jetstream.stream_info(HISTORY_STREAM), self.patience)
         except nats.js.errors.NotFoundError:
-            await jetstream.add_stream(
-                api.StreamConfig(
-                    name=HISTORY_STREAM, subjects=[HISTORY_SUBJECTS], num_replicas=replicas,
-                    max_msgs_per_subject=max(1, history_length), storage=api.StorageType.FILE,
-                )
-            )
-        self._users = UserBucket(await self._bucket(USERS_BUCKET, replicas))
+            await patiently(lambda: jetstream.add_stream(history), self.patience)
+        self._users = UserBucket(await self._bucket(USERS_BUCKET, replicas), self.patience)
         self._nodes_bucket = await self._bucket(NODES_BUCKET, replicas)
 
     async def _bucket(self, name: str, replicas: int) -> nats.js.kv.KeyValue:
-        assert self._jetstream is not None
+        """A key-value bucket, created if this is the first node to need it."""
+        jetstream = self._jetstream
+        assert jetstream is not None
         try:
-            return await self._jetstream.key_value(name)
+            return await patiently(lambda: jetstream.key_value(name), self.patience)
         except nats.js.errors.BucketNotFoundError:
-            return await self._jetstream.create_key_value(bucket=name, replicas=replicas, history=1)
+            return await patiently(
+                lambda: jetstream.create_key_value(bucket=name, replicas=replicas, history=1), self.patience
+            )
 
     async def stop(self) -> None:
         """Called once every client is closed: send what is left, say goodbye, close the connection."""
@@ -198,10 +203,10 @@ class ClusterSharing(StandAlone):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if connection.is_connected:
-            with suppress(nats.errors.Error, TimeoutError):
+            with suppress(nats.errors.Error, TimeoutError, OSError):
                 await connection.publish(node_state_subject(self.node), self._state(gone=True).to_bytes())
                 await connection.flush(timeout=1)
-        with suppress(nats.errors.Error, TimeoutError):
+        with suppress(nats.errors.Error, TimeoutError, OSError):  # a connection already lost closes quietly
             await connection.close()
 
     # --- The seam: what ChatServer asks -------------------------------------------------------
@@ -275,27 +280,36 @@ class ClusterSharing(StandAlone):
             self._take_batch(message.data, live=True)
 
     def _take_batch(self, data: bytes, live: bool) -> None:
-        """Take a batch once (live, or from the stream): record its entries; deliver its frames if live."""
+        """Take a batch (live, or from the stream): record its entries once; deliver its frames once if live.
+
+        The same batch can come both ways (after a reconnection the stream is read again while
+        the live batches go on): its number, per node, tells whether it was taken already.
+        """
         try:
             batch = decode_batch(data)
         except BadEnvelope as problem:
             logger.warning("ignoring a batch from another node: %s", problem)
             return
-        if batch.origin == self.node or batch.number <= self._seen.get(batch.origin, 0):
+        if batch.origin == self.node:
             return
-        self._seen[batch.origin] = batch.number
         assert self._store is not None and self._rooms is not None
-        for entry in batch.entries:
-            self._store.history.record(batch.room, entry)
-        if live and batch.frames:
+        if self._recorded.take(batch.origin, batch.number):
+            for entry in batch.entries:
+                self._store.history.record(batch.room, entry)
+        if live and self._delivered.take(batch.origin, batch.number) and batch.frames:
             room = self._rooms.find(batch.room)
             if room is not None and room.members:
                 room.broadcast.send(batch.frames)  # with this turn's own frames, in one write each
 
-    async def _load_history(self) -> None:
-        """Read every room's stored batches (the newest of each room), then what arrived meanwhile."""
+    async def _load_history(self, hold_live: bool = True) -> None:
+        """Read every room's stored batches (the newest of each room).
+
+        At start, the live batches that arrive meanwhile wait (``hold_live``) so that the
+        history is in order; after a reconnection they are delivered at once, and only what is
+        missing is recorded from the stream.
+        """
         assert self._jetstream is not None
-        self._loading = True
+        self._loading = hold_live
         try:
             info = await self._jetstream.stream_info(HISTORY_STREAM)
             if info.state.messages:
@@ -371,8 +385,9 @@ class ClusterSharing(StandAlone):
         state = self.neighbours.forget(node)
         if state is None or self._nodes_bucket is None:
             return
+        bucket = self._nodes_bucket
         try:
-            await self._nodes_bucket.create(gone_key(node), self.node.encode())
+            await patiently(lambda: bucket.create(gone_key(node), self.node.encode()), self.patience)
         except nats.js.errors.KeyWrongLastSequenceError:
             return  # another node announces them
         except (TimeoutError, nats.errors.Error) as error:
@@ -416,8 +431,12 @@ class ClusterSharing(StandAlone):
         url = self._connection.connected_url
         logger.warning("connected to NATS again (%s); reading what was missed", url.netloc if url else "?")
         self._state_changed.set()
+        self._tasks.append(asyncio.create_task(self._read_missed_history(), name="read the history again"))
+
+    async def _read_missed_history(self) -> None:
+        """After a reconnection: what the other nodes said meanwhile is in the stream (not sent live again)."""
         try:
-            await self._load_history()
+            await self._load_history(hold_live=False)
         except (TimeoutError, nats.errors.Error) as error:
             logger.warning("could not read the history again: %s", describe(error))
 

@@ -15,6 +15,7 @@ import nats.js.errors
 import orjson
 from nats.js.kv import KeyValue
 
+from chatlib.app.cluster.patience import patiently
 from chatlib.app.cluster.subjects import user_key
 from chatlib.app.server.users import TOKEN_BYTES, KnownUser, KnownUsers, hash_token
 
@@ -40,21 +41,24 @@ def new_user(pseudo: str, color: str, now_ms: int) -> tuple[KnownUser, str]:
 class UserBucket:
     """The users' key-value bucket: look a pseudo up, or claim it for a new user."""
 
-    def __init__(self, bucket: KeyValue) -> None:
+    def __init__(self, bucket: KeyValue, patience: float) -> None:
         self._bucket = bucket
+        self._patience = patience
 
     async def find(self, pseudo: str) -> KnownUser | None:
         """The user owning this pseudo (or one that looks like it) in the cluster, if any."""
         try:
-            entry = await self._bucket.get(user_key(pseudo))
+            entry = await patiently(lambda: self._bucket.get(user_key(pseudo)), self._patience)
         except nats.js.errors.KeyNotFoundError:
             return None
         return KnownUser.from_record(orjson.loads(entry.value or b"{}"))
 
     async def claim(self, user: KnownUser) -> bool:
         """Store a new user unless its pseudo is taken; True if this node won it."""
+        record = orjson.dumps(user.to_record())
         try:
-            await self._bucket.create(user_key(user.pseudo), orjson.dumps(user.to_record()))
+            await patiently(lambda: self._bucket.create(user_key(user.pseudo), record), self._patience)
         except nats.js.errors.KeyWrongLastSequenceError:
-            return False
+            owner = await self.find(user.pseudo)  # our own first try may have won, its answer lost
+            return owner is not None and owner.user_id == user.user_id
         return True
