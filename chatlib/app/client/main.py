@@ -22,6 +22,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from chatlib.app.client.display import ChatLine, LineKind
 from chatlib.app.client.server_pins import ClientTls, ServerIdentityError, ServerPins
+from chatlib.app.client.failover import run_with_failover
 from chatlib.app.client.session import run_session
 from chatlib.app.client.session_io import SessionEnd, SessionError, SessionIO, Show
 from chatlib.app.client.settings import ClientSettings, client_settings
@@ -52,6 +53,12 @@ async def run_client(settings: ClientSettings, io: SessionIO, log: ConversationL
     show(ChatLine(LineKind.NOTICE, f"Connecting to {settings.host}:{settings.port}..."))
     tokens = TokenStore.in_state_dir(settings.state_dir)
     try:
+        if settings.addresses:  # the nodes of a cluster: carry on with another when one goes away
+            session_io = replace(io, show=show, logged_in=transcript.logged_in)
+            end = await run_with_failover(
+                settings.addresses, session_io, pseudo=settings.pseudo, room=settings.room, tokens=tokens
+            )
+            return EXIT_LEFT if end is SessionEnd.LEFT else EXIT_FAILED
         end = await run_session(
             settings.host,
             settings.port,

@@ -36,6 +36,7 @@ class ClientSettings:
     state_dir: Path | None = None
     tls: bool = False
     tls_ca: str | None = None
+    addresses: tuple[tuple[str, int], ...] = ()  # -a H:P,H:P: a cluster's nodes (failover.py)
 
 
 def client_settings(argv: list[str] | None = None) -> ClientSettings:
@@ -69,17 +70,42 @@ def client_settings(argv: list[str] | None = None) -> ClientSettings:
     )
     options = parser.parse_args(argv)
     layers = SettingLayers(parser, options, CLIENT_KEYS)
+    port = layers.pick(options.port, "PORT", port_number, DEFAULT_PORT)
+    given = ",".join(every_address_option(argv)) or None
+    try:
+        addresses = node_addresses(layers.pick(given, "HOST", text_setting, DEFAULT_HOST), port)
+    except ValueError as error:
+        parser.error(str(error))
     tls_ca = layers.pick(options.tls_ca, "TLS_CA", tls_ca_setting, None)
     return ClientSettings(
-        host=layers.pick(options.address, "HOST", text_setting, DEFAULT_HOST),
-        port=layers.pick(options.port, "PORT", port_number, DEFAULT_PORT),
+        host=addresses[0][0],
+        port=addresses[0][1],
         pseudo=layers.pick(options.pseudo, "PSEUDO", text_setting, None),
         room=layers.pick(options.room, "ROOM", text_setting, None),
         log_dir=layers.pick(options.log_dir, "LOG_DIR", path_setting, None),
         state_dir=layers.pick(options.state_dir, "STATE_DIR", path_setting, None),
         tls=layers.pick(options.tls, "TLS", yes_or_no, False) or tls_ca is not None,
         tls_ca=tls_ca,
+        addresses=addresses if len(addresses) > 1 else (),
     )
+
+
+def every_address_option(argv: list[str] | None) -> list[str]:
+    """Every ``-a``/``--address`` given (it may be repeated to name several nodes of a cluster)."""
+    collector = argparse.ArgumentParser(add_help=False)
+    collector.add_argument("-a", "--address", action="append", default=[])
+    return collector.parse_known_args(argv)[0].address
+
+
+def node_addresses(text: str, default_port: int) -> tuple[tuple[str, int], ...]:
+    """``HOST``, ``HOST:PORT`` or several, comma-separated, as (host, port) pairs; ValueError if bad."""
+    addresses = []
+    for item in (part.strip() for part in text.split(",")):
+        host, colon, port_text = item.rpartition(":") if ":" in item else (item, "", "")
+        if not host or (colon and not port_text.isdigit()):
+            raise ValueError(f"argument -a/--address: {item!r} is not HOST or HOST:PORT")
+        addresses.append((host, port_number(port_text) if colon else default_port))
+    return tuple(addresses)
 
 
 def tls_ca_setting(text: str) -> str:
