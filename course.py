@@ -166,7 +166,7 @@ def run_classroom(command: str, extra_args: list[str]) -> int:
 def main() -> int:
     """Parse the command, make sure the course is installed, then run what was asked."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["setup", "lab", "test", "release", "grade"],
+    parser.add_argument("command", choices=["setup", "lab", "test", "release", "grade", "cluster"],
                         help="setup: install only; lab: open the course; test: run the tests; "
                              "release: build a class edition; grade: grade students' work")
     parser.add_argument("extra", nargs=argparse.REMAINDER,
@@ -177,6 +177,9 @@ def main() -> int:
         return open_lab(arguments.extra)
     if arguments.command == "test":
         return run_tests(arguments.extra)
+    if arguments.command == "cluster":  # NATS and two chat nodes until Ctrl+C (docs/CLUSTER.md)
+        return subprocess.call([str(venv_executable("python")), "-m", "chatlib.app.cluster.demo",
+                                *arguments.extra], cwd=REPO)
     if arguments.command in ("release", "grade"):
         return run_classroom(arguments.command, arguments.extra)
     return 0

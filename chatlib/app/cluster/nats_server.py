@@ -28,6 +28,9 @@ CLUSTER_NAME = "chat"
 MAX_PAYLOAD = "8MB"  # a 2 MiB image and its frame fit in one NATS message (the default is 1 MB)
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 5.0
+# On POSIX a Ctrl+C in the terminal reaches only whoever started NATS, which stops it in its turn
+# (after the chat nodes that use it); Windows has no process groups to do that with.
+OUT_OF_CTRL_C_REACH: dict[str, int] = {"process_group": 0} if os.name == "posix" else {}
 
 
 class NatsProblem(Exception):
@@ -135,6 +138,7 @@ class LocalNats:
         if self.work_dir is None:
             self._temporary = tempfile.TemporaryDirectory(prefix="chat-nats-")
             self.work_dir = Path(self._temporary.name)
+        self.work_dir.mkdir(parents=True, exist_ok=True)
         command = nats_server_command()
         self.nodes = [
             NatsNode(f"n{number}", free_port(), free_port(), free_port(), self.work_dir / f"n{number}")
@@ -158,7 +162,8 @@ class LocalNats:
         node.log_path = self.work_dir / f"{node.name}.log"
         with node.log_path.open("ab") as log:
             node.process = subprocess.Popen(
-                [command, "-c", str(config_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+                [command, "-c", str(config_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                **OUT_OF_CTRL_C_REACH,
             )
 
     def restart(self, index: int, timeout: float = READY_TIMEOUT) -> None:
