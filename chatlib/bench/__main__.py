@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from chatlib.bench.cluster import comparison_text, run_cluster_comparison
 from chatlib.bench.limits import raise_open_file_limit
 from chatlib.bench.profile_summary import summarise, summary_text
 from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text
@@ -94,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="give up after this long in all, with an INCOMPLETE report (default 300)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="record the server with py-spy "
                         "into FILE (raw collapsed stacks; FILE-2, FILE-3... for later runs) and summarise it")
+    parser.add_argument("--cluster", action="store_true", help="run the load on a standalone server, "
+                        "one cluster node (NATS) and two nodes, and report them side by side (docs/CLUSTER.md)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--samples", action="store_true", help="with --json: also list each run's "
                         "latency samples in nanoseconds (latencies_ns), to plot their distribution")
@@ -168,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     if options.samples and not (options.json and not options.idle):
         parser.error("--samples goes with --json, for a fan-out run")
     raise_open_file_limit()
+    if options.cluster:
+        if options.target or options.idle or options.profile or options.json:
+            parser.error("--cluster starts its own servers: not with --target, --idle, --profile or --json")
+        results = run_cluster_comparison(scenario, options.loop, options.repeat, time.monotonic() + options.deadline)
+        print(comparison_text(scenario, results))
+        return 0 if all(run.complete for setup in results for run in setup.runs) else 1
     try:
         server, runs = run_all(options, scenario)
     except ServerProblem as problem:

@@ -43,6 +43,7 @@ class LoadPlan:
     deadline: float  # time.monotonic() value, shared by every process of the machine
     stalled: int = 0  # clients that join, then stop reading (indices N, N+1...): leader's process only
     connect_concurrency: int = 100
+    nodes: tuple[tuple[str, int], ...] = ()  # a cluster's nodes: client i connects to node i mod len
     flood_chunk: int = 64  # SAY frames per write in flood mode
 
 
@@ -78,8 +79,9 @@ class IdleResult:
 async def connect(plan: LoadPlan, index: int) -> BenchClient:
     """Open one benchmark connection and say HELLO with this run's pseudo for the client."""
     loop = asyncio.get_running_loop()
+    host, port = plan.nodes[index % len(plan.nodes)] if plan.nodes else (plan.host, plan.port)
     _, client = await loop.create_connection(
-        lambda: BenchClient(index, plan.total_clients + plan.stalled), plan.host, plan.port
+        lambda: BenchClient(index, plan.total_clients + plan.stalled), host, port
     )
     client.send(encode(Hello(pseudo_of(plan.tag, index))))
     await client.expect(Welcome)

@@ -69,6 +69,7 @@ class FanoutRun:
     load_cpu_percent: list[float] = field(default_factory=list)
     receivers_short: int = 0
     other_frames: int = 0
+    process_cpu_percent: dict[str, float] = field(default_factory=dict)  # --cluster: each process's CPU
 
 
 @dataclass
@@ -161,15 +162,26 @@ class LoadProcesses:
             pipe.close()
 
 
-def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> FanoutRun:
-    """Run one fan-out load against the server and measure it."""
+def run_fanout(
+    scenario: Scenario,
+    server: ServerHandle,
+    deadline: float,
+    nodes: tuple[tuple[str, int], ...] = (),
+    watched: dict[str, int] | None = None,
+) -> FanoutRun:
+    """Run one fan-out load against the server and measure it.
+
+    With ``nodes`` (a cluster's nodes) the clients are spread over them; ``watched`` names more
+    processes (the other nodes, NATS) whose CPU is measured too, in ``process_cpu_percent``.
+    """
     tag = run_tag()
+    watched = watched or {}
     plans = [
         LoadPlan(
             host=server.host, port=server.port, mode=scenario.mode, tag=tag, room=f"bench-{tag}",
             clients=group, total_clients=scenario.clients, total_senders=scenario.senders,
             messages=scenario.messages, window=scenario.window, leader=number == 0, deadline=deadline,
-            stalled=scenario.stalled if number == 0 else 0,
+            stalled=scenario.stalled if number == 0 else 0, nodes=nodes,
         )
         for number, group in enumerate(split_clients(scenario.clients, scenario.processes))
     ]
@@ -183,9 +195,14 @@ def run_fanout(scenario: Scenario, server: ServerHandle, deadline: float) -> Fan
             processes.tell("sync")
             processes.collect("ready")
             cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
+            watched_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
             processes.tell("go")
             reports: list[LoadResult] = processes.collect("done")
             cpu_after, wall_after = cpu_seconds(server.pid), time.monotonic()
+            for name, pid in watched.items():
+                before, after = watched_before[name], cpu_seconds(pid)
+                if before is not None and after is not None:
+                    result.process_cpu_percent[name] = 100 * (after - before) / (wall_after - wall_before)
         _fill_fanout(result, reports)
         if cpu_before is not None and cpu_after is not None:
             result.server_cpu_percent = 100 * (cpu_after - cpu_before) / (wall_after - wall_before)

@@ -75,7 +75,9 @@ def py_spy_command() -> str | None:
     return str(beside_python) if beside_python.exists() else shutil.which("py-spy")
 
 
-def start_server(loop: str | None, host: str = "127.0.0.1", profile: Path | None = None) -> ServerHandle:
+def start_server(
+    loop: str | None, host: str = "127.0.0.1", profile: Path | None = None, extra: tuple[str, ...] = ()
+) -> ServerHandle:
     """Start the finished server in its own process and wait until it accepts connections.
 
     With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 1000 Hz),
@@ -89,6 +91,7 @@ def start_server(loop: str | None, host: str = "127.0.0.1", profile: Path | None
     arguments += ["--log-dir", work_dir.name, "--data-dir", work_dir.name, "--quiet", "--no-rate-limit"]
     if loop is not None:
         arguments += ["--loop", loop]
+    arguments += extra  # e.g. --cluster URL (cluster.py)
     command = [sys.executable, "-m", SERVER_MODULE, *arguments]
     if profile is not None:
         py_spy = py_spy_command()
