@@ -19,7 +19,7 @@ from jupyter_client import BlockingKernelClient, find_connection_file
 
 import course  # the repository's setup script, importable from the repository's root
 from tests.notebook_runner import NOTEBOOKS
-from tests.stages.screen import Terminal
+from tests.terminal_screen import Terminal
 
 LAB_START_TIMEOUT = 120.0
 LAB_STOP_TIMEOUT = 60.0

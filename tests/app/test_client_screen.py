@@ -11,50 +11,57 @@ import pytest
 from chatlib.app.client.reflow import Narrowed
 from chatlib.app.protocol import Message
 from chatlib.app.server.chat_server import ChatServer
+from tests.app.client_fixtures import client_command, client_environment
 from tests.app.conftest import ClientFactory, FrameClient
-from tests.app.terminal_screen import ReflowingScreen, ScreenClient
+from tests.terminal_screen import ReflowingScreen, Terminal
 
 pytestmark = pytest.mark.pty
 
 CLOCK = r"\[\d\d:\d\d\] "
 TYPED = "this is a line of text that I am typing right now"  # 49 characters
 NARROW = 40
-StartClient = Callable[..., ScreenClient]
+StartClient = Callable[..., Terminal]
 
 
 @pytest.fixture
 async def start_client(chat_server: ChatServer, tmp_path: Path) -> AsyncIterator[StartClient]:
-    """Start chat-client in a terminal emulator (options: ``reflowing``), connected to the test server."""
+    """Start chat-client in a terminal emulator (``reflowing=True``: one that reflows like tmux),
+    connected to the test server."""
     assert chat_server.address is not None
-    started: list[ScreenClient] = []
+    started: list[Terminal] = []
 
-    def start(**options: bool) -> ScreenClient:
-        client = ScreenClient(chat_server.address[1], tmp_path / "logs", tmp_path / "home", **options)
+    def start(reflowing: bool = False) -> Terminal:
+        home = tmp_path / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        command = client_command(chat_server.address[1], tmp_path / "logs")
+        environment = client_environment(home)
+        del environment["PROMPT_TOOLKIT_NO_CPR"]  # this terminal answers cursor position requests
+        client = Terminal.spawn(command[0], command[1:], reflowing=reflowing, cwd=str(home), env=environment)
         started.append(client)
         return client
 
     yield start
     for client in started:
-        client.kill()
+        client.close()
 
 
-async def log_in(client: ScreenClient, pseudo: str, room: str) -> None:
+async def log_in(client: Terminal, pseudo: str, room: str) -> None:
     """Answer the pseudo and room questions and wait for the empty input line."""
-    await client.wait_until(lambda screen: screen.cursor_row() == "Your pseudo:", "the pseudo question")
+    await client.until(lambda screen: screen.cursor_row() == "Your pseudo:", "the pseudo question")
     client.type(f"{pseudo}\r")
-    await client.wait_until(
+    await client.until(
         lambda screen: "Room to join or create:" in screen.cursor_row(), "the room question"
     )
     client.type(f"{room}\r")
-    await client.wait_until(input_line_reads(""), "the empty input line")
+    await client.until(input_line_reads(""), "the empty input line")
 
 
-def input_line_reads(text: str) -> Callable[[ScreenClient], bool]:
+def input_line_reads(text: str) -> Callable[[Terminal], bool]:
     """Whether the cursor is on the input line and the line reads ``> text``."""
     return lambda screen: screen.cursor_row() == f"> {text}".rstrip()
 
 
-def rows_holding(screen: ScreenClient, text: str) -> list[str]:
+def rows_holding(screen: Terminal, text: str) -> list[str]:
     """The rows of the screen in which ``text`` appears."""
     return [row for row in screen.rows() if text in row]
 
@@ -68,11 +75,11 @@ async def test_my_message_is_shown_once_as_vous_avez_dit(
     await bob.next_frame()  # alice's arrival
 
     alice.type("half")
-    await alice.wait_until(input_line_reads("half"), "the typed text")
+    await alice.until(input_line_reads("half"), "the typed text")
     alice.type(" done\r")
     message = await bob.next_frame()
     assert isinstance(message, Message) and message.text == "half done"
-    await alice.wait_until(
+    await alice.until(
         lambda screen: input_line_reads("")(screen) and bool(rows_holding(screen, "Vous avez dit")),
         "the message shown and the input line empty again",
     )
@@ -83,19 +90,19 @@ async def test_my_message_is_shown_once_as_vous_avez_dit(
     assert await alice.exit_status() == 0
 
 
-async def narrow_while_typing(client: ScreenClient, bob: FrameClient) -> list[str]:
+async def narrow_while_typing(client: Terminal, bob: FrameClient) -> list[str]:
     """Type TYPED without Enter, narrow the terminal to NARROW columns; the rows above the input line."""
     await log_in(client, "alice", "jeux")
     await bob.next_frame()  # alice's arrival
     await bob.say("un message avant")
-    await client.wait_until(lambda screen: bool(rows_holding(screen, "bob a dit : un message avant")), "bob")
+    await client.until(lambda screen: bool(rows_holding(screen, "bob a dit : un message avant")), "bob")
     client.type(TYPED)
-    await client.wait_until(input_line_reads(TYPED), "the typed text")
+    await client.until(input_line_reads(TYPED), "the typed text")
     above = client.rows()[: client.screen.cursor.y]
 
     client.resize(NARROW)
     tail = TYPED[-20:]
-    await client.wait_until(
+    await client.until(
         lambda screen: screen.cursor_row().endswith(tail)
         and len([row for row in screen.rows() if row.startswith("> ")]) == 1
         and not [row for row in screen.rows() if TYPED[:20] in row],

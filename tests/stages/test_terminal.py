@@ -1,6 +1,6 @@
 """The stages' command-line tools in real pseudo-terminals, as a student runs them.
 
-What the clients show is read through a terminal emulator (`tests.stages.screen`): the rows a
+What the clients show is read through a terminal emulator (`tests.terminal_screen`): the rows a
 person would see, after every cursor move and redraw.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import pexpect
 import pytest
 
-from .screen import Terminal
+from tests.terminal_screen import Terminal
 
 pytestmark = pytest.mark.pty
 
