@@ -37,7 +37,8 @@ class Admission:
             return Error(ErrorCode.SERVER_FULL, f"the server is full ({limits.max_connections} connections)")
         if self._per_ip.get(ip, 0) >= limits.max_connections_per_ip:
             return Error(
-                ErrorCode.SERVER_FULL, f"too many connections from {ip} (at most {limits.max_connections_per_ip})"
+                ErrorCode.SERVER_FULL,
+                f"too many connections from {ip} (at most {limits.max_connections_per_ip})",
             )
         if self._connecting is not None and not self._connecting.take(ip):
             rate = self._connecting.allowance

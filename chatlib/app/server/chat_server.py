@@ -28,7 +28,7 @@ from types import TracebackType
 from chatlib.app.protocol import MAX_REASON_BYTES, Closing, Error, ErrorCode, ProtocolError, encode
 from chatlib.app.server.admission import Admission
 from chatlib.app.server.connection import Connection, deliver
-from chatlib.app.server.dispatch import FrameDispatcher
+from chatlib.app.server.dispatch import READ_SIZE, FrameDispatcher
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH, ChatHistory
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.liveness import watch_silences
@@ -134,6 +134,11 @@ class ChatServer:
         """Bytes held for the clients right now: frames half received, output not yet read."""
         return self._budget.used
 
+    @property
+    def images_waiting(self) -> int:
+        """Images being checked, or waiting for the image worker."""
+        return self._images.waiting
+
     # --- Life cycle ----------------------------------------------------------------------------
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None = None) -> tuple[str, int]:
@@ -176,6 +181,7 @@ class ChatServer:
         self._rooms.deliver_pending()
         connections = self._admission.connections
         for connection in list(connections):
+            connection.leaving = True  # nothing it sends from now on is acted on
             connection.outbox.close(closing, grace)  # what is queued, then CLOSING; aborted after grace
         if self._handlers:
             _, stuck = await asyncio.wait(self._handlers, timeout=grace + 0.5)
@@ -256,6 +262,9 @@ class ChatServer:
             outbox.close(grace=limits.close_grace)
             with suppress(OSError, TimeoutError):
                 async with asyncio.timeout(limits.close_grace + 1.0):  # outbox.close aborts by then
+                    while await reader.read(READ_SIZE):
+                        pass  # what the client still sends: dropped, until it reads our last frames and closes
+                    writer.close()
                     await writer.wait_closed()
             self._handlers.discard(task)
 

@@ -5,10 +5,10 @@ never interleaved with another client's. The one exception is an image, checked 
 worker's process while that client's next frames wait (the other clients carry on).
 
 What a client can make the server do is bounded at each step: every frame it sends costs it a
-token of its rate limit (connecting costs its address one too, see admission.py); a read takes
-at most a few kilobytes once a rate limit applies, so the frames decoded and waiting for their
-turn stay few; and the frame it is in the middle of sending counts against the server's memory
-budget (memory.py).
+token of its rate limit (connecting costs its address one too, see admission.py); under a rate
+limit what a read brings is decoded a few kilobytes at a time, so that frames waiting for their
+turn wait as bytes, not as decoded objects ten times their size; and the frame it is in the
+middle of sending counts against the server's memory budget (memory.py).
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from chatlib.app.server.lobby import Lobby
 from chatlib.app.server.memory import MemoryBudget
 from chatlib.app.server.relay import RoomRelay
 
-READ_SIZE = 64 * 1024  # without a rate limit (benchmarks): as much as a read brings
-RATE_LIMITED_READ_SIZE = 4096  # with one: more frames than its burst would only wait, decoded
+READ_SIZE = 64 * 1024
+DECODE_STEP = 4096  # under a rate limit, bytes decoded at once: more frames than a burst would only wait
 # Until its HELLO is accepted a client may not start a large frame (an IMAGE of 2 MiB): strangers
 # cannot make the server buffer more than this each.
 MAX_PENDING_BEFORE_HELLO = 6 + MAX_PAYLOAD[FrameType.HELLO]
@@ -59,39 +59,39 @@ class FrameDispatcher:
         held = 0  # bytes of an unfinished frame, counted in the server's memory budget
         try:
             while not connection.leaving:
-                data = await reader.read(self._read_size(connection))
+                data = await reader.read(READ_SIZE if connection.pseudo else MAX_PENDING_BEFORE_HELLO)
                 if not data:
                     return
                 connection.last_heard = time.monotonic()
                 connection.pinged_at = None  # anything at all proves the client is there
-                try:
-                    frames = decoder.feed(data)
-                except ProtocolError as error:
-                    await self._handle_all(connection, error.frames_before)
-                    raise
-                held_before, held = held, decoder.pending_bytes
-                within_budget = held == held_before or budget.change(held_before, held)
-                await self._handle_all(connection, frames)
-                if connection.pseudo is None and held > MAX_PENDING_BEFORE_HELLO:
-                    raise ProtocolError(
-                        ErrorCode.TOO_LARGE, "only a HELLO is expected before a pseudo is accepted"
-                    )
-                if not within_budget:
-                    raise ProtocolError(
-                        ErrorCode.SERVER_FULL,
-                        f"the server is full: it holds {budget.describe()} for its clients already, "
-                        "so it cannot take your frame now (try again later)",
-                    )
+                step = DECODE_STEP if connection.flood_guard is not None else len(data)
+                for start in range(0, len(data), step):
+                    piece = data if step == len(data) else data[start : start + step]
+                    try:
+                        frames = decoder.feed(piece)
+                    except ProtocolError as error:
+                        await self._handle_all(connection, error.frames_before)
+                        raise
+                    held_before, held = held, decoder.pending_bytes
+                    within_budget = held == held_before or budget.change(held_before, held)
+                    await self._handle_all(connection, frames)
+                    self._check_pending(connection, held, within_budget)
+                    if connection.leaving:
+                        break
         finally:
             budget.change(held, 0)
 
-    @staticmethod
-    def _read_size(connection: Connection) -> int:
-        """How much to read at once: a HELLO's worth before one is accepted, a few frames' worth
-        under a rate limit, as much as there is without one."""
-        if connection.pseudo is None:
-            return MAX_PENDING_BEFORE_HELLO
-        return READ_SIZE if connection.flood_guard is None else RATE_LIMITED_READ_SIZE
+    def _check_pending(self, connection: Connection, held: int, within_budget: bool) -> None:
+        """ProtocolError if the frame being received may not be: a large one from a stranger, or one
+        that takes the server's memory budget over its limit."""
+        if connection.pseudo is None and held > MAX_PENDING_BEFORE_HELLO:
+            raise ProtocolError(ErrorCode.TOO_LARGE, "only a HELLO is expected before a pseudo is accepted")
+        if not within_budget:
+            raise ProtocolError(
+                ErrorCode.SERVER_FULL,
+                f"the server is full: it holds {self._budget.describe()} for its clients already, "
+                "so it cannot take your frame now (try again later)",
+            )
 
     async def _handle_all(self, connection: Connection, frames: Iterable[Frame]) -> None:
         """Handle frames in order; an image waits for its check before the next frame is handled.

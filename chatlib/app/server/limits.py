@@ -27,7 +27,7 @@ class ServerLimits:
     pong_timeout: float = 20.0  # seconds to answer a PING (any frame will do)
     max_queued_bytes: int = 8 * MiB  # unread bytes per client (one 2 MiB image fits thrice)
     max_queued_frames: int = 100_000  # frames waiting beyond the transport's 64 KiB buffer
-    max_buffered_bytes: int = 128 * MiB  # all clients together: frames half received, output not yet read
+    max_buffered_bytes: int = 64 * MiB  # all clients together: frames half received, output not yet read
     rate_limit: RateLimit | None = field(default_factory=RateLimit)  # frames per connection
     connect_rate: Allowance | None = DEFAULT_CONNECT_RATE
     registration_rate: Allowance | None = DEFAULT_REGISTRATION_RATE

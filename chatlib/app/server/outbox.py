@@ -138,7 +138,10 @@ class Outbox:
         """Send what is queued (then ``last_frame``) and close; abort after ``grace`` s if still unread.
 
         After an overflow the backlog is gone already, and ``last_frame`` (an ERROR) still reaches
-        a client that reads again within the grace.
+        a client that reads again within the grace. Where it can, the outbox only ends its own
+        direction (a FIN after the last byte) and the server reads and drops what the client
+        still sends until it closes too: closing a socket with unread bytes in it would reset
+        the connection, and a client flooding the server would never see the ERROR saying why.
         """
         if self.closed:
             return
@@ -148,7 +151,12 @@ class Outbox:
             pending = b"".join(batch for batch, _ in self._backlog) + last_frame
             if pending:
                 self._transport.write(pending)
-            self._transport.close()
+            try:
+                if not self._transport.can_write_eof():
+                    raise OSError("this transport cannot close one direction only")
+                self._transport.write_eof()
+            except OSError:  # or the client is gone already
+                self._transport.close()
         self._forget_backlog()
         self._loop.call_later(grace, self.abort)
 

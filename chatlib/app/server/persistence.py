@@ -10,6 +10,7 @@ work (an image to check, a slow lookup) can ever make a save wait: the promise a
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -66,6 +67,8 @@ class ServerStore:
         )
         self._users_file = JsonLinesFile(users_path, self._writer_thread)
         self.history.file = JsonLinesFile(history_path, self._writer_thread)
+        gc.collect()
+        gc.freeze()  # what was loaded stays: the garbage collector need not walk it again and again
 
     def start_saving(self) -> None:
         """Save in the background from now on, if there is a data folder."""
