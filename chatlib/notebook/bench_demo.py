@@ -108,8 +108,11 @@ def _stop(process: subprocess.Popen[str]) -> None:
     """End a running benchmark as Ctrl+C would, so that it stops its server and load processes.
 
     If it does not exit in time it is killed; then anything it started and left behind (its
-    process group) is terminated too.
+    process group) is terminated too, and waited for: when this returns, nothing it started runs.
     """
+    started: list[psutil.Process] = []
+    with suppress(psutil.Error):
+        started = psutil.Process(process.pid).children(recursive=True)
     if sys.platform == "win32":
         process.terminate()
     else:
@@ -122,6 +125,10 @@ def _stop(process: subprocess.Popen[str]) -> None:
     if sys.platform != "win32":
         with suppress(ProcessLookupError):  # the usual case: the group is empty, nothing was left
             os.killpg(process.pid, signal.SIGTERM)
+    _, still_running = psutil.wait_procs(started, timeout=STOP_GRACE_SECONDS)
+    for leftover in still_running:
+        with suppress(psutil.Error):
+            leftover.kill()
 
 
 def parse_report(report: dict[str, Any]) -> BenchRun:
