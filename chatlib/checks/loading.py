@@ -14,7 +14,7 @@ from types import CodeType, ModuleType
 from typing import Any
 
 from chatlib.checks.keyboard import KeyboardUnavailable, no_keyboard
-from chatlib.checks.locations import thread_spot, traceback_spot
+from chatlib.checks.locations import Spot, thread_spot, traceback_spot
 from chatlib.checks.stopping import stop_threads_soon
 
 IMPORT_LIMIT = 10.0
@@ -25,12 +25,68 @@ class ImplementationFileError(Exception):
     """The student's file could not be imported; the message says why in one line."""
 
 
+class ImportStuck(Exception):
+    """A file's top-level code did not finish within its limit; `where` is the line it was running."""
+
+    def __init__(self, limit: float, where: Spot | None) -> None:
+        super().__init__(f"did not finish within {limit:g} s" + (f", at {where}" if where else ""))
+        self.limit = limit
+        self.where = where
+
+
+class ImportRaised(Exception):
+    """A file's top-level code raised `error` (sys.exit() and input() included) while it was imported."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.error = error
+
+
+TOP_LEVEL_ADVICE = (
+    "code at the top level of a file runs when it is imported; "
+    'put what starts the program under `if __name__ == "__main__":`'
+)
+
+
+def execute_bounded(module: ModuleType, limit: float = IMPORT_LIMIT) -> None:
+    """Run a module's top-level code (its import) in a thread of its own, without a keyboard, for at
+    most `limit` seconds; the module must be in sys.modules already, as an import puts it.
+
+    Whatever the code does (input(), sys.exit(), sleeping or serving forever), the caller gets control
+    back within `limit` s: ImportStuck if it did not finish (the thread is stopped as soon as it can
+    be), ImportRaised if it raised. No import lock is held for the module, so a thread left stuck does
+    not stop the next import of the same file.
+    """
+    spec = module.__spec__
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{module.__name__} has no loader")
+    failure: list[BaseException] = []
+
+    def execute() -> None:
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        except BaseException as error:  # noqa: BLE001 (sys.exit() at top level included)
+            failure.append(error)
+
+    name = Path(module.__file__ or module.__name__).stem
+    importing = threading.Thread(target=execute, name=f"chatlib-check-import-{name}", daemon=True)
+    with no_keyboard():
+        importing.start()
+        importing.join(limit)
+        still_running_at = thread_spot(importing.ident) if importing.is_alive() and importing.ident else None
+    if importing.is_alive():
+        stop_threads_soon([importing])
+        raise ImportStuck(limit, still_running_at)
+    if failure:
+        raise ImportRaised(failure[0]) from failure[0]
+
+
 def load_module(path: str | Path, limit: float = IMPORT_LIMIT) -> ModuleType:
     """Import the Python file at `path` as a module of its own (it need not be in a package).
 
-    The import runs in a thread of its own, without a keyboard, for at most `limit` seconds:
-    whatever the file's top-level code does (input(), sys.exit(), serving forever), the caller
-    gets the module or an ImplementationFileError saying why not.
+    The import runs in a thread of its own, without a keyboard, for at most `limit` seconds
+    (`execute_bounded`): whatever the file's top-level code does, the caller gets the module or an
+    ImplementationFileError saying why not.
     """
     file = Path(path).expanduser().resolve()
     if not file.is_file():
@@ -40,31 +96,15 @@ def load_module(path: str | Path, limit: float = IMPORT_LIMIT) -> ModuleType:
     if spec is None or spec.loader is None:
         raise ImplementationFileError(f"not a Python file: {file}")
     module = importlib.util.module_from_spec(spec)
-    failure: list[BaseException] = []
-
-    def execute() -> None:
-        try:
-            spec.loader.exec_module(module)  # type: ignore[union-attr]
-        except BaseException as error:  # noqa: BLE001 (sys.exit() at top level included)
-            failure.append(error)
-
     sys.modules[module_name] = module  # dataclasses and pickling look modules up by name
-    importing = threading.Thread(target=execute, name=f"chatlib-check-import-{file.stem}", daemon=True)
-    with no_keyboard():
-        importing.start()
-        importing.join(limit)
-        still_running_at = thread_spot(importing.ident) if importing.is_alive() and importing.ident else None
-    if importing.is_alive():
-        stop_threads_soon([importing])
+    try:
+        execute_bounded(module, limit)
+    except ImportStuck as stuck:
         sys.modules.pop(module_name, None)
-        where = f", at {still_running_at}" if still_running_at else ""
-        raise ImplementationFileError(
-            f"importing {file} did not finish within {limit:g} s{where}: code at the top level of a file "
-            'runs when it is imported; put what starts the program under `if __name__ == "__main__":`'
-        )
-    if failure:
+        raise ImplementationFileError(f"importing {file} {stuck}: {TOP_LEVEL_ADVICE}") from None
+    except ImportRaised as raised:
         sys.modules.pop(module_name, None)
-        raise ImplementationFileError(import_failure(file, failure[0])) from failure[0]
+        raise ImplementationFileError(import_failure(file, raised.error)) from raised.error
     return module
 
 

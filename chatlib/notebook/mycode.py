@@ -18,6 +18,7 @@ asked for.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 import traceback
@@ -31,7 +32,15 @@ from IPython.display import Code
 
 import chatlib
 from chatlib.checks import CheckFailed, CheckReport, ScenarioResult, Status, check
-from chatlib.checks.loading import is_skeleton
+from chatlib.checks.keyboard import KeyboardUnavailable
+from chatlib.checks.loading import (
+    IMPORT_LIMIT,
+    TOP_LEVEL_ADVICE,
+    ImportRaised,
+    ImportStuck,
+    execute_bounded,
+    is_skeleton,
+)
 from chatlib.checks.report import strict_from_environment
 
 MYCODE_ENVIRONMENT_VARIABLE = "CHATLIB_MYCODE"
@@ -95,11 +104,13 @@ def _create_skeletons() -> None:
     write_mycode(mycode_folder())
 
 
-def load_mine(name: str) -> ModuleType:
+def load_mine(name: str, limit: float = IMPORT_LIMIT) -> ModuleType:
     """Import `mycode/<name>.py` afresh (and the other files of mycode/ it imports), as it is now.
 
-    Raises MineNotReady, one line, if the file is missing or cannot be imported (a syntax error,
-    say), with the line at fault.
+    The file's top-level code runs in a thread of its own, without a keyboard, for at most `limit`
+    seconds, so that a file that sleeps, loops, waits for input() or calls sys.exit() when imported
+    cannot freeze or end the kernel. Raises MineNotReady, one line, if the file is missing or cannot be
+    imported (a syntax error, say, or top-level code that never ends), with the line at fault.
     """
     file = file_of(name)
     _forget_mycode_modules()
@@ -107,10 +118,19 @@ def load_mine(name: str) -> ModuleType:
     if sys.path[:1] != [folder]:
         sys.path.insert(0, folder)
     importlib.invalidate_caches()
+    module_name = f"{PACKAGE}.{name}"
     try:
-        return importlib.import_module(f"{PACKAGE}.{name}")
+        package = importlib.import_module(PACKAGE)
+        spec = importlib.util.spec_from_file_location(module_name, file)
+        assert spec is not None and spec.loader is not None, file
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # as an import does: the file's own imports of mycode find it
+        execute_bounded(module, limit)
     except (Exception, SystemExit) as error:  # whatever the student's file raises while it is imported
+        _forget_mycode_modules()
         raise MineNotReady(f"{_shown(file)} cannot be imported: {_import_problem(error)}") from None
+    setattr(package, name, module)
+    return module
 
 
 def _forget_mycode_modules() -> None:
@@ -121,6 +141,12 @@ def _forget_mycode_modules() -> None:
 
 def _import_problem(error: BaseException) -> str:
     """What went wrong importing a student's file, with the file and line when Python says."""
+    if isinstance(error, ImportStuck):
+        stuck = error.where
+        where = f" ({Path(stuck.file).name}, line {stuck.line}: {stuck.code})" if stuck else ""
+        return f"its top-level code did not finish within {error.limit:g} s{where}; {TOP_LEVEL_ADVICE}"
+    if isinstance(error, ImportRaised):
+        error = error.error
     if isinstance(error, SyntaxError):
         where = f" ({Path(error.filename or '?').name}, line {error.lineno})" if error.lineno else ""
         return f"{type(error).__name__}: {error.msg}{where}"
@@ -128,6 +154,8 @@ def _import_problem(error: BaseException) -> str:
         frame for frame in traceback.extract_tb(error.__traceback__) if PACKAGE in Path(frame.filename).parts
     ]
     where = f" ({Path(frames[-1].filename).name}, line {frames[-1].lineno})" if frames else ""
+    if isinstance(error, KeyboardUnavailable):
+        return f"it calls input() at the top level, which waits for a keyboard{where}; {TOP_LEVEL_ADVICE}"
     return f"{type(error).__name__}: {error}{where}"
 
 

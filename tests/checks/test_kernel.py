@@ -1,12 +1,16 @@
 """In a real Jupyter kernel, a check on code that freezes, waits for a keyboard or exits ends with a
-report, and the kernel goes on: the next cells run, and the fixed code passes, without a restart."""
+report, and the kernel goes on: the next cells run, and the fixed code passes, without a restart. The
+same for a file of mycode/ whose top-level code does so, loaded with load_mine."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from chatlib.classroom.skeletons import write_mycode
 from tests.notebook_runner import NOTEBOOKS, cell_text_outputs
 
 pytestmark = pytest.mark.notebook
@@ -84,3 +88,75 @@ def test_the_kernel_stays_usable_after_checks_on_code_that_freezes_asks_or_exits
     assert "count_twice calls `count`, which is now an int (2)" in outputs[7]
     assert "TypeError" not in outputs[7]
     assert outputs[8] == "kernel alive 2\n"
+
+
+TOP_LEVELS = {
+    "sleep_sync": "import time\n\ntime.sleep(100)\n",
+    "sleep_async": "pseudo = input('Your pseudo: ')\n",
+    "web_sync": "while True:\n    pass\n",
+    "web_async": "import sys\n\nsys.exit('bye')\n",
+}
+"""Files of mycode/ whose top-level code never ends, waits for a keyboard, or ends the program."""
+ADVICE = 'put what starts the program under `if __name__ == "__main__":`'
+
+
+def test_load_mine_reports_a_top_level_that_blocks_in_one_line_and_the_kernel_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "mycode"
+    write_mycode(folder, solutions=frozenset({"sleep_sync"}))
+    solution = (folder / "sleep_sync.py").read_text()
+    for name, top_level in TOP_LEVELS.items():
+        (folder / f"{name}.py").write_text(top_level)
+    monkeypatch.setenv("CHATLIB_MYCODE", str(folder))
+    fixed = f"from pathlib import Path\nPath({str(folder / 'sleep_sync.py')!r}).write_text({solution!r})"
+    sources = [
+        "import time\nfrom chatlib.notebook.mycode import load_mine, try_mine\nstarted = time.monotonic()",
+        'mine = load_mine("sleep_sync")',  # as the notebook calls it: the default limit, 10 s
+        "print('after', round(time.monotonic() - started), 's')",
+        'mine = load_mine("sleep_async")',
+        'mine = load_mine("web_sync", limit=2)',
+        'mine = load_mine("web_async")',
+        fixed,  # the student fixes the file while the first import still sleeps, and loads it again
+        'mine = load_mine("sleep_sync")\nnumbers = []\nmine.count(0, numbers.append)\nprint(numbers)',
+        "print('kernel alive', 6 * 7, 'within', time.monotonic() - started < 40)",
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for cell in notebook.cells:
+        cell.metadata["tags"] = ["raises-exception"]
+    NotebookClient(
+        notebook, timeout=30, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
+    errors = [
+        [output["traceback"] for output in cell.outputs if output["output_type"] == "error"]
+        for cell in notebook.cells
+    ]
+    assert errors[1] == [
+        [
+            "MineNotReady: mycode/sleep_sync.py cannot be imported: its top-level code did not finish within "
+            "10 s (sleep_sync.py, line 3: time.sleep(100)); code at the top level of a file runs when it is "
+            f"imported; {ADVICE}"
+        ]
+    ]
+    assert cell_text_outputs(notebook.cells[2]) in ("after 10 s\n", "after 11 s\n")
+    assert errors[3] == [
+        [
+            "MineNotReady: mycode/sleep_async.py cannot be imported: it calls input() at the top level, which "
+            "waits for a keyboard (sleep_async.py, line 1); code at the top level of a file runs when it is "
+            f"imported; {ADVICE}"
+        ]
+    ]
+    assert errors[4] == [
+        [
+            "MineNotReady: mycode/web_sync.py cannot be imported: its top-level code did not finish within "
+            "2 s (web_sync.py, line 1: while True:); code at the top level of a file runs when it is "
+            f"imported; {ADVICE}"
+        ]
+    ]
+    assert errors[5] == [
+        ["MineNotReady: mycode/web_async.py cannot be imported: SystemExit: bye (web_async.py, line 3)"]
+    ]
+    assert errors[6:] == [[], [], []]
+    assert cell_text_outputs(notebook.cells[7]) == str([str(number) for number in range(10)]) + "\n"
+    assert cell_text_outputs(notebook.cells[8]) == "kernel alive 42 within True\n"
