@@ -63,6 +63,7 @@ from chatlib.app.shared.images import BadImage, check_and_render, read_image_fil
 
 GOODBYE_TIMEOUT = 2.0  # seconds to wait for the server to close after our BYE
 PICTURES_GRACE = 2.0  # seconds, at the end, to finish drawing the images received last
+HISTORY_WAIT = 2.0  # seconds typed lines wait for the room's history, which the server sends first
 
 
 class ChatSession:
@@ -77,6 +78,7 @@ class ChatSession:
         self.welcome: Welcome | None = None
         self.room: str | None = None
         self.history: RoomHistory | None = None  # the last room's history, once it has arrived
+        self._history_arrived = asyncio.Event()
 
     def _notice(self, text: str) -> None:
         self._io.show(ChatLine(LineKind.NOTICE, text))
@@ -128,7 +130,13 @@ class ChatSession:
         return SessionEnd.LEFT
 
     async def _send_loop(self) -> None:
-        """Turn each typed line into a message or a command, until /quit or the end of input."""
+        """Turn each typed line into a message or a command, until /quit or the end of input.
+
+        The room's history is shown first, so that what the user says comes after it on screen.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HISTORY_WAIT):
+                await self._history_arrived.wait()
         while (line := await self._io.read_line()) is not None:
             match parse_input(line):
                 case SendText(text):
@@ -184,6 +192,7 @@ class ChatSession:
 
     def _show_history(self, payload: str) -> None:
         """Show a room's history between two marks, each entry with its own time (and color)."""
+        self._history_arrived.set()
         try:
             history = parse_history(payload)
         except BadHistory as problem:
