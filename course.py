@@ -148,8 +148,12 @@ def open_lab(extra_args: list[str]) -> int:
 
 
 def run_tests(extra_args: list[str]) -> int:
-    """Run the whole pytest suite with the course's interpreter."""
-    return subprocess.call([str(venv_executable("python")), "-m", "pytest", *extra_args], cwd=REPO)
+    """Run the whole pytest suite with the course's interpreter, on every core (pytest-xdist).
+
+    ``-n N`` among the extra arguments chooses the number of workers instead (``-n 0``: none).
+    """
+    workers = [] if any(argument.startswith("-n") for argument in extra_args) else ["-n", "auto"]
+    return subprocess.call([str(venv_executable("python")), "-m", "pytest", *workers, *extra_args], cwd=REPO)
 
 
 def run_classroom(command: str, extra_args: list[str]) -> int:
