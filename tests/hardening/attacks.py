@@ -476,6 +476,10 @@ async def run(name: str, seconds: float) -> None:
             f"({pair.get('lost')} lost, {pair.get('out_of_order')} out of order); latency p50 "
             f"{pair.get('p50_ms')} ms, p99 {pair.get('p99_ms')} ms, max {pair.get('max_ms')} ms"
         )
+        slowest = ", ".join(
+            f"{latency:.0f} ms at {when:.1f} s" for when, latency in pair.get("slowest") or []
+        )
+        print(f"  the pair's slowest lines: {slowest} (seconds since the pair started)")
 
 
 def sigterm_report(data_dir: Path, pair: dict[str, object]) -> str:

@@ -21,6 +21,7 @@ from chatlib.app.protocol import Message, Ping, Pong
 from tests.app.conftest import ConnectionClosed, FrameClient
 
 DRAIN_SECONDS = 3.0  # how long, after the last line, the pair waits for lines still on their way
+STARTED = time.perf_counter_ns()
 
 
 class Listener:
@@ -30,6 +31,7 @@ class Listener:
         self.client, self.speaker = client, speaker
         self.sent_at: dict[str, int] = {}  # text: perf_counter_ns when the other sent it
         self.latencies_ns: list[int] = []
+        self.worst: list[tuple[float, float]] = []  # (seconds since the start, latency in ms) of the slowest
         self.received_at: dict[str, float] = {}  # text: Unix time of arrival
         self.out_of_order = 0
         self._last_number = -1
@@ -46,7 +48,11 @@ class Listener:
                     number = int(frame.text.split()[-1])
                     self.out_of_order += number != self._last_number + 1
                     self._last_number = number
-                    self.latencies_ns.append(now - self.sent_at.get(frame.text, now))
+                    latency = now - self.sent_at.get(frame.text, now)
+                    self.latencies_ns.append(latency)
+                    self.worst = sorted(
+                        [*self.worst, ((now - STARTED) / 1e9, latency / 1e6)], key=lambda w: -w[1]
+                    )[:3]
                     self.received_at[frame.text] = time.time()
 
 
@@ -103,6 +109,7 @@ async def chat(port: int, seconds: float, rate: float) -> dict[str, object]:
         "p50_ms": round(percentile(latencies, 0.5), 2),
         "p99_ms": round(percentile(latencies, 0.99), 2),
         "max_ms": round(latencies[-1] / 1e6, 2) if latencies else None,
+        "slowest": sorted(to_bob.worst + to_alice.worst, key=lambda w: -w[1])[:3],
         "received_at": to_bob.received_at | to_alice.received_at,
     }
 
