@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -82,6 +83,10 @@ class ImageWorker:
         try:
             request = pickle.dumps((function, arguments, keywords), protocol=pickle.HIGHEST_PROTOCOL)
             return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, request)
+        except asyncio.CancelledError:
+            if self._closed:  # close() dropped the images still waiting
+                raise BadImage("images are no longer decoded here (shutting down)") from None
+            raise
         finally:
             self._waiting -= 1
 
@@ -186,6 +191,7 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the program that started us
     with suppress(AttributeError, OSError):
         os.nice(LOWER_PRIORITY)  # POSIX; on Windows the parent asked for a lower priority class
+    warnings.simplefilter("ignore")  # Pillow's remarks on odd files are not for the server's console
     _write_message(answers, READY)
     while True:
         try:
@@ -204,4 +210,5 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.stdin.buffer, sys.stdout.buffer)
+    answers, sys.stdout = sys.stdout.buffer, sys.stderr  # stdout carries the answers, nothing else
+    serve(sys.stdin.buffer, answers)
