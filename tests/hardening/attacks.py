@@ -500,9 +500,10 @@ def kill_report(data_dir: Path, pair: dict[str, object], killed_at: float) -> st
         text for text, when in received_at.items() if when < killed_at - DEFAULT_FLUSH_INTERVAL - CRASH_MARGIN
     ]
     missing = [text for text in old_enough if text not in saved]
+    margin = DEFAULT_FLUSH_INTERVAL + CRASH_MARGIN
     return (
-        f"kill -9: of the {len(old_enough)} lines received more than {DEFAULT_FLUSH_INTERVAL + CRASH_MARGIN:g} s "
-        f"before it, {len(missing)} missing from {HISTORY_FILE}"
+        f"kill -9: of the {len(old_enough)} lines received more than {margin:g} s before it, "
+        f"{len(missing)} missing from {HISTORY_FILE}"
     )
 
 

@@ -263,7 +263,7 @@ class ChatServer:
             with suppress(OSError, TimeoutError):
                 async with asyncio.timeout(limits.close_grace + 1.0):  # outbox.close aborts by then
                     while await reader.read(READ_SIZE):
-                        pass  # what the client still sends: dropped, until it reads our last frames and closes
+                        pass  # what the client still sends is dropped, until it has read our last frames
                     writer.close()
                     await writer.wait_closed()
             self._handlers.discard(task)
