@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from chatlib.app.protocol import (
+from chatlib.app.protocol.frames import (
     MAX_PAYLOAD,
     MAX_TEXT_BYTES,
     Announcement,
@@ -40,22 +40,14 @@ from chatlib.app.protocol import (
     Say,
     SendImage,
     Welcome,
-    encode,
 )
 from chatlib.checks import peers
 from chatlib.checks.locations import traceback_spot
 from chatlib.checks.peers import HOST
 from chatlib.checks.report import Mismatch
 from chatlib.checks.scenarios import Implementation, Scenario, Step
-from chatlib.checks.wire import (
-    describe_frame,
-    difference_hint,
-    field_table,
-    frame_bytes,
-    frame_difference,
-    frame_fields,
-    hex_bytes,
-)
+from chatlib.checks.vectors import frame_bytes, frame_fields
+from chatlib.checks.wire import describe_frame, difference_hint, field_table, frame_difference, hex_bytes
 
 TIME_MS = 1_764_000_000_000
 DOCUMENTED_EXAMPLES: list[tuple[str, Any, bytes]] = [
@@ -149,6 +141,17 @@ WIRE_FRAMES: list[Any] = [
 ]
 PIECE_PAUSE = 0.05
 THE_END = "<then the end: receive() returned None>"
+ANY_WIDTH_FRAMES: list[Any] = [Ping(), Say("salut"), Message(TIME_MS, "bob", "#a0b0c0", "ça va ?")]
+LENGTH_WIDTHS = (1, 2, 4)
+
+
+def laid_out_frames() -> list[tuple[Any, int | None]]:
+    """Every frame (with the length's width, when forced) whose documented bytes the checks use:
+    what a student edition's test vectors hold."""
+    examples = [frame for _, frame, _ in DOCUMENTED_EXAMPLES]
+    frames = examples + CLIENT_FRAMES + SERVER_FRAMES + WIRE_FRAMES + ANY_WIDTH_FRAMES
+    forced = [(frame, width) for frame in ANY_WIDTH_FRAMES for width in LENGTH_WIDTHS]
+    return [(frame, None) for frame in frames] + forced
 
 
 def describe_frames(frames: list[Any]) -> str:
@@ -200,7 +203,7 @@ def expect_documented_bytes(given: Implementation, frame: Any, what: str) -> Non
 async def encodes_documented_examples(given: Implementation) -> None:
     """encode gives the worked examples of docs/PROTOCOL.md byte for byte."""
     for what, frame, documented in DOCUMENTED_EXAMPLES:
-        assert frame_bytes(frame) == documented, f"wire.py disagrees with the documentation on {what}"
+        assert frame_bytes(frame) == documented, f"the checks disagree with the documentation on {what}"
         expect_documented_bytes(given, frame, f"the documented {what}")
 
 
@@ -307,9 +310,9 @@ async def decodes_documented_bytes(given: Implementation) -> None:
 
 async def decodes_any_width(given: Implementation) -> None:
     """The decoder accepts a length written on 1, 2 or 4 bytes, whichever fits (receivers accept any)."""
-    for frame in (Ping(), Say("salut"), Message(TIME_MS, "bob", "#a0b0c0", "ça va ?")):
+    for frame in ANY_WIDTH_FRAMES:
         side = "client" if frame_bytes(frame)[0] < 0x80 else "server"
-        for width in (1, 2, 4):
+        for width in LENGTH_WIDTHS:
             data = frame_bytes(frame, width)
             expect_frames(
                 given,
@@ -382,14 +385,14 @@ async def glued_frames(given: Implementation) -> None:
 
 async def send_wire_frames(writer: asyncio.StreamWriter) -> None:
     """The server side of the framing check: glued frames, a long frame in pieces, then goodbye."""
-    writer.write(b"".join(encode(frame) for frame in WIRE_FRAMES[:3]))
+    writer.write(b"".join(frame_bytes(frame) for frame in WIRE_FRAMES[:3]))
     await writer.drain()
-    long_frame = encode(WIRE_FRAMES[3])
+    long_frame = frame_bytes(WIRE_FRAMES[3])
     for start in range(0, len(long_frame), 700):
         await asyncio.sleep(PIECE_PAUSE)  # separate pieces, as a slow network would deliver them
         writer.write(long_frame[start : start + 700])
         await writer.drain()
-    writer.write(encode(WIRE_FRAMES[4]))
+    writer.write(frame_bytes(WIRE_FRAMES[4]))
     await writer.drain()
     writer.close()
 
@@ -422,8 +425,8 @@ async def framing_over_tcp(given: Implementation) -> None:
         if frames != [*WIRE_FRAMES, THE_END]:
             raise Mismatch(
                 "the frames read from the connection are not the frames sent",
-                sent=f"3 small frames in one write, then a {len(encode(WIRE_FRAMES[3]))}-byte frame in pieces, "
-                "then one more frame, then the end of the connection",
+                sent=f"3 small frames in one write, then a {len(frame_bytes(WIRE_FRAMES[3]))}-byte frame in "
+                "pieces, then one more frame, then the end of the connection",
                 expected=describe_frames([*WIRE_FRAMES, THE_END]),
                 arrived=describe_frames(frames),
                 hint="a fixed read(1024) loses glued frames and cuts long ones: "

@@ -10,13 +10,12 @@ A student edition holds none of our solutions: not the notebooks' "Our version" 
 modules they come from (``chatlib/first_steps``'s steps, ``chatlib/stages/ii_*``), not the
 finished app, whose protocol is a step (``chatlib/app``, notebooks 03 and 04). Those come with
 ``--reveal protocol`` or ``--solutions``; without them, ``chatlib/app`` holds only the protocol's
-frames, which the checks and the student's ``mycode/protocol.py`` share.
+frames, which the checks and the student's ``mycode/protocol.py`` share, and the protocol checks
+hold no encoder either: the bytes they expect are test vectors, written here at release time.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import re
 import shutil
@@ -26,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chatlib.checks.protocol import laid_out_frames
+from chatlib.checks.vectors import VECTORS_FILE, write_vectors
 from chatlib.classroom.exercises import EXERCISES, STEPS
 from chatlib.classroom.notebooks import edition_notebook, write_notebook
 from chatlib.classroom.skeletons import write_mycode
@@ -44,6 +45,7 @@ STUDENT_TESTS = (
 )
 NEVER_COPIED = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 FRAMES_MODULE = "chatlib/app/protocol/frames.py"
+LAYOUT_MODULE = "chatlib/checks/layout.py"  # the checks' own encoder: with the protocol's solution only
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -110,13 +112,15 @@ def excluded(relative: str, edition: Edition) -> bool:
             "chatlib/bench/",
             "chatlib/notebook/app_demo.py",
             "chatlib/notebook/bench_demo.py",
+            "chatlib/notebook/cluster_demo.py",
         )
-        return relative.startswith(app_only) and relative != FRAMES_MODULE
+        return relative == LAYOUT_MODULE or (relative.startswith(app_only) and relative != FRAMES_MODULE)
     return False
 
 
 def copy_chatlib(destination: Path, edition: Edition) -> None:
-    """chatlib/ without what the edition leaves out; without the app, its frames alone."""
+    """chatlib/ without what the edition leaves out; without the app, its frames alone, and the
+    protocol checks' test vectors instead of their layout of the frames."""
     source = course_folder() / "chatlib"
     for file in sorted(source.rglob("*")):
         relative = file.relative_to(course_folder()).as_posix()
@@ -125,34 +129,13 @@ def copy_chatlib(destination: Path, edition: Edition) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(file, target)
     if not edition.with_app:
-        frames = destination / "chatlib/app/protocol/check_frames.json"
-        frames.write_text(json.dumps(check_frame_bytes(), indent=0, ensure_ascii=False), encoding="utf-8")
+        write_vectors(laid_out_frames(), destination / "chatlib/checks" / VECTORS_FILE.name)
     replaced = [] if edition.solutions else ["chatlib/first_steps", "chatlib/stages"]
     if not edition.with_app:
         replaced += ["chatlib/app", "chatlib/app/protocol"]
     for package in replaced:  # a docstring that names only what this edition holds
         template = TEMPLATES / f"{package.replace('/', '_')}__init__.py"
         shutil.copy2(template, destination / package / "__init__.py")
-
-
-def check_frame_bytes(max_bytes: int = 16_384) -> dict[str, str]:
-    """The bytes (hex) of each frame the protocol checks hold, by the frame's repr: what the checks
-    send when they play the server, written down by the course's encoder at release time."""
-    from chatlib.app.protocol import encode
-    from chatlib.checks import protocol
-
-    frames: dict[str, str] = {}
-    for value in vars(protocol).values():
-        for item in value if isinstance(value, (list, tuple)) else ():
-            for candidate in item if isinstance(item, tuple) else (item,):
-                if dataclasses.is_dataclass(candidate) and not isinstance(candidate, type):
-                    try:
-                        data = encode(candidate)
-                    except ValueError:  # a frame the checks expect encode to refuse
-                        continue
-                    if len(data) <= max_bytes:
-                        frames[repr(candidate)] = data.hex()
-    return frames
 
 
 def copy_notebooks(destination: Path, edition: Edition) -> None:

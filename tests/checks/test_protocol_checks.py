@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from chatlib.app.protocol import FrameDecoder, encode
-from chatlib.checks import Status, check
-from chatlib.checks.protocol import CLIENT_FRAMES, DOCUMENTED_EXAMPLES, SERVER_FRAMES
-from chatlib.checks.wire import frame_bytes
+from chatlib.app.protocol import FrameDecoder, Say, encode
+from chatlib.checks import Status, check, vectors
+from chatlib.checks.layout import frame_fields as laid_out
+from chatlib.checks.protocol import CLIENT_FRAMES, DOCUMENTED_EXAMPLES, SERVER_FRAMES, laid_out_frames
+from chatlib.checks.vectors import MissingVector, frame_bytes, frame_fields
 from tests.checks.helpers import broken, correct, failed_names, failure_text, statuses
 
 ENCODE_EXAMPLES = "encode writes docs/PROTOCOL.md's worked examples byte for byte"
@@ -22,6 +25,25 @@ DECODE_BROKEN = "the decoder refuses a broken stream at once (bad type, width, U
 @pytest.mark.parametrize("frame", [*CLIENT_FRAMES, *SERVER_FRAMES, *(f for _, f, _ in DOCUMENTED_EXAMPLES)])
 def test_the_checks_layout_of_each_frame_is_the_reference_encoders(frame: object) -> None:
     assert frame_bytes(frame) == encode(frame)
+
+
+def test_a_student_editions_test_vectors_give_the_checks_the_same_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the layout (a student edition), the fields come from the vectors written at release."""
+    written = vectors.write_vectors(laid_out_frames(), tmp_path / vectors.VECTORS_FILE.name)
+    assert written == len({vectors.vector_key(frame, width) for frame, width in laid_out_frames()})
+    assert written > 40  # every frame the checks use, each width forced where the checks force it
+    monkeypatch.setattr(vectors, "VECTORS_FILE", tmp_path / vectors.VECTORS_FILE.name)
+    monkeypatch.setattr(vectors, "live_layout", lambda: None)
+    vectors._vectors.cache_clear()
+    try:
+        for frame, width in laid_out_frames():
+            assert frame_fields(frame, width) == laid_out(frame, width)
+        with pytest.raises(MissingVector, match=r"holds no bytes for Say \(width smallest\): the checks"):
+            frame_fields(Say("a sentence the checks never send"))
+    finally:
+        vectors._vectors.cache_clear()
 
 
 def test_the_worked_examples_are_the_reference_encoders_bytes_and_cover_three_widths() -> None:

@@ -1,15 +1,19 @@
 """What each edition holds: the student's none of our solution code (compared with our functions'
-bodies, syntax tree against syntax tree), the key all of it, marked, and a revealed edition just
-the steps it reveals."""
+bodies, syntax tree against syntax tree) and nothing that encodes or decodes the protocol's frames
+(probed), the key all of it, marked, and a revealed edition just the steps it reveals. The protocol
+checks judge a student's code in the student edition exactly as in the course."""
 
 from __future__ import annotations
 
 import ast
+import gzip
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -33,7 +37,9 @@ PROTOCOL_MODULES = (
     "chatlib/app/protocol/encoding.py",
     "chatlib/app/protocol/decoding.py",
     "chatlib/app/client/server_link.py",
+    "chatlib/checks/layout.py",  # the checks' own layout of the frames is an encoder too
 )
+CODEC_PROBE = Path(__file__).with_name("codec_probe.py")
 
 
 def solution_files(steps: set[str]) -> dict[str, list[Path]]:
@@ -107,6 +113,7 @@ def test_the_student_edition_holds_none_of_our_solution_code(student_edition: Pa
     assert not (student_edition / "chatlib/stages/ii_4").exists()
     assert not (student_edition / "chatlib/first_steps/web_async.py").exists()
     assert not (student_edition / "chatlib/app/protocol/encoding.py").exists()
+    assert not (student_edition / "chatlib/checks/layout.py").exists()
     assert not (student_edition / "chatlib/classroom").exists()
     assert sorted(path.name for path in (student_edition / "notebooks").iterdir()) == [
         "01_async_first_steps.ipynb",
@@ -213,27 +220,139 @@ def test_release_refuses_a_folder_in_use_and_unknown_steps(tmp_path: Path) -> No
     assert exercise("protocol").api
 
 
-def test_the_student_editions_encode_knows_only_the_frames_the_checks_send(student_edition: Path) -> None:
-    """Without the app, `chatlib.app.protocol.encode` is a table of the checks' frames, not an encoder."""
-    probe = (
-        "import json\n"
-        "from chatlib.app.protocol import Say, encode\n"
-        "from chatlib.checks.protocol import WIRE_FRAMES\n"
-        "print(json.dumps([encode(frame).hex() for frame in WIRE_FRAMES]))\n"
-        "try:\n    encode(Say('a sentence nobody wrote down'))\nexcept KeyError:\n    print('no encoder')\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=student_edition,
-        env=edition_environment(student_edition),
+# Frames nobody has laid out before (not in the checks, not in docs/PROTOCOL.md): (type, arguments, side).
+UNSEEN_FRAMES = [
+    ("Say", ["une phrase que personne n'a écrite"], "client"),
+    ("Hello", ["zed", "jeton-9"], "client"),
+    ("Message", [1_234_567_890_123, "zed", "#123456", "bonjour à tous"], "server"),
+]
+
+
+def probe_codecs(tmp_path: Path, where: dict[str, list[str]], edition: Path | None = None) -> dict[str, Any]:
+    """Run codec_probe.py on the modules `where` names (`walk` or `modules`), with the edition's
+    chatlib (or the course's); its findings, the modules that did not import and the chatlib used."""
+    import chatlib.app.protocol as reference
+
+    frames = [
+        {
+            "type": name,
+            "arguments": arguments,
+            "side": side,
+            "wire": reference.encode(getattr(reference, name)(*arguments)).hex(),
+        }
+        for name, arguments, side in UNSEEN_FRAMES
+    ]
+    spec, result = tmp_path / "spec.json", tmp_path / "result.json"
+    spec.write_text(json.dumps({"frames_module": "chatlib.app.protocol.frames", "frames": frames, **where}))
+    scratch = tmp_path / "scratch"  # whatever a probed call writes stays here
+    scratch.mkdir()
+    environment = edition_environment(edition) if edition else dict(os.environ)
+    environment["HOME"] = str(scratch)
+    completed = subprocess.run(
+        [sys.executable, str(CODEC_PROBE), str(spec), str(result)],
+        cwd=scratch,
+        env=environment,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=240,
     )
-    assert result.returncode == 0, result.stderr
-    sent, verdict = result.stdout.splitlines()
-    from chatlib.app.protocol import encode
-    from chatlib.checks.protocol import WIRE_FRAMES
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return json.loads(result.read_text())
 
-    assert json.loads(sent) == [encode(frame).hex() for frame in WIRE_FRAMES]
-    assert verdict == "no encoder"
+
+def test_no_module_of_the_student_edition_encodes_or_decodes_a_frame(
+    student_edition: Path, tmp_path: Path
+) -> None:
+    found = probe_codecs(tmp_path, {"walk": ["chatlib", "mycode"]}, student_edition)
+    assert found["chatlib"] == str(student_edition / "chatlib/__init__.py")
+    assert found["failed_imports"] == {}
+    assert len(found["probed"]) > 150  # every function, class and method of the edition's code
+    assert found["findings"] == []
+    vectors = student_edition / "chatlib/checks/frame_vectors.json.gz"
+    assert "data for the checks, not an encoder" in gzip.decompress(vectors.read_bytes()).decode()[:300]
+
+
+def test_the_codec_probe_finds_the_courses_encoders_and_decoder(tmp_path: Path) -> None:
+    """The probe itself, on the course's code: it would have found them in an edition."""
+    modules = [
+        "chatlib.app.protocol.encoding",
+        "chatlib.app.protocol.decoding",
+        "chatlib.checks.layout",
+        "chatlib.checks.vectors",
+        "chatlib.checks.wire",
+    ]
+    assert probe_codecs(tmp_path, {"modules": modules})["findings"] == [
+        "chatlib.app.protocol.decoding.FrameDecoder.feed decodes",
+        "chatlib.app.protocol.encoding._payload encodes",
+        "chatlib.app.protocol.encoding.encode encodes",
+        "chatlib.checks.layout.frame_fields encodes",
+        "chatlib.checks.layout.payload_fields encodes",
+        "chatlib.checks.vectors.frame_bytes encodes",  # with the course's layout behind it
+        "chatlib.checks.vectors.frame_fields encodes",
+    ]
+
+
+def course_codec(file: Path) -> Path:
+    """A student's protocol file that is right: the course's encoder and decoder, and a read_frame."""
+    sources = []
+    for module in ("chatlib/app/protocol/encoding.py", "chatlib/app/protocol/decoding.py"):
+        text = (course_folder() / module).read_text(encoding="utf-8")
+        sources.append(text.replace("from __future__ import annotations\n", ""))  # once, at the top
+    read_frame = (
+        "\n\nasync def read_frame(reader: asyncio.StreamReader) -> object:\n"
+        '    """One whole frame from the server, or None once the connection has ended."""\n'
+        "    try:\n"
+        "        header = await reader.readexactly(2)\n"
+        "    except asyncio.IncompleteReadError as ended:\n"
+        "        if ended.partial:\n"
+        "            raise\n"
+        "        return None\n"
+        "    length = await reader.readexactly(header[1])\n"
+        '    payload = await reader.readexactly(int.from_bytes(length, "big"))\n'
+        '    (frame,) = FrameDecoder("server").feed(header + length + payload)\n'
+        "    return frame\n"
+    )
+    file.write_text("from __future__ import annotations\n\nimport asyncio\n" + "".join(sources) + read_frame)
+    return file
+
+
+def protocol_report(file: Path, edition: Path | None) -> list[tuple[str, str, list[str]]]:
+    """`python -m chatlib.checks protocol FILE --json` with the edition's chatlib (or the course's):
+    each scenario's name, status and report lines."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "chatlib.checks", "protocol", str(file), "--json"],
+        cwd=file.parent,  # the same for both: a report names files relative to it
+        env=edition_environment(edition) if edition else dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    report = json.loads(completed.stdout)
+    return [(result["name"], result["status"], result["details"]) for result in report["results"]]
+
+
+def test_the_protocol_checks_judge_a_student_in_the_edition_as_in_the_course(
+    student_edition: Path, tmp_path: Path
+) -> None:
+    skeleton = student_edition / "mycode/protocol.py"
+    little_endian = course_folder() / "tests/checks/broken/little_endian_protocol.py"
+    right = course_codec(tmp_path / "right_protocol.py")
+    reports = {
+        file.name: (protocol_report(file, student_edition), protocol_report(file, None))
+        for file in (skeleton, little_endian, right)
+    }
+    for name, (in_edition, in_course) in reports.items():
+        assert in_edition == in_course, name
+    assert {status for _, status, _ in reports["protocol.py"][0]} == {"NOT_IMPLEMENTED"}
+    assert [status for _, status, _ in reports["right_protocol.py"][0]] == ["PASS"] * 9
+    little_endian = reports["little_endian_protocol.py"][0]
+    assert [status for _, status, _ in little_endian] == ["FAIL", "FAIL", "PASS", *["FAIL"] * 5, "NOT_GIVEN"]
+    assert little_endian[0][2][:2] == [
+        "the bytes of the documented MESSAGE from bob differ from docs/PROTOCOL.md, first in its `time`",
+        "sent:     encode(Message(time_ms=1700000000000, pseudo='bob', color='#1f77b4', text='salut'))",
+    ]
+    assert (
+        "> time           00 00 01 8b cf e5 68 00" + " " * 19 + "00 68 e5 cf 8b 01 00 00"
+        in little_endian[0][2]
+    )
