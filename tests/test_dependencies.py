@@ -51,7 +51,8 @@ def third_party_imports() -> dict[str, set[str]]:
     for file in CHATLIB.rglob("*.py"):
         for module in imported_modules(file) - set(sys.stdlib_module_names) - {"chatlib", "__future__"}:
             for distribution in distributions.get(module, [module]):
-                found.setdefault(distribution_name(distribution), set()).add(str(file.relative_to(course.REPO)))
+                importer = str(file.relative_to(course.REPO))
+                found.setdefault(distribution_name(distribution), set()).add(importer)
     return found
 
 

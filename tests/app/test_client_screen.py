@@ -49,9 +49,7 @@ async def log_in(client: Terminal, pseudo: str, room: str) -> None:
     """Answer the pseudo and room questions and wait for the empty input line."""
     await client.until(lambda screen: screen.cursor_row() == "Your pseudo:", "the pseudo question")
     client.type(f"{pseudo}\r")
-    await client.until(
-        lambda screen: "Room to join or create:" in screen.cursor_row(), "the room question"
-    )
+    await client.until(lambda screen: "Room to join or create:" in screen.cursor_row(), "the room question")
     client.type(f"{room}\r")
     await client.until(input_line_reads(""), "the empty input line")
 
