@@ -38,6 +38,7 @@ def vector_key(frame: Any, width: int | None) -> str:
     return f"{type(frame).__name__}/{digest}/{width or 'smallest'}"
 
 
+@functools.cache
 def live_layout() -> Callable[[Any, int | None], list[Field]] | None:
     """The course's layout of a frame's fields, or None in a student edition, which has none."""
     try:
