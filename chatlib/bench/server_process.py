@@ -3,7 +3,8 @@
 The bench runs the real ``chat-server`` command (``python -m chatlib.app.server``) on a free
 loopback port with ``--quiet`` (no console line per message: the conversation log file is still
 written, in a temporary folder, with the history and known users) and ``--no-rate-limit`` (the
-benchmark measures the server with its per-client flood limit off, and only that limit off).
+benchmark measures the server with its rates off: messages and frames per client, connections
+and new pseudos per address; every other limit stays on).
 """
 
 from __future__ import annotations
