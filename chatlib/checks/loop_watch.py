@@ -72,7 +72,8 @@ class LoopWatch:
         """The student's line the loop was most often blocked at since `since`, if seen `at_least` times.
 
         A line reading a stream wins over any other: a loop that spins on `read()` returning b''
-        is best shown at its read.
+        is best shown at its read. At that line, the library call it was most often inside is
+        named (`requests.api.get`), even if a sample caught the line between two calls.
         """
         spots = [spot for moment, spot in self.busy_samples if moment >= since]
         seen = Counter((spot.file, spot.line) for spot in spots)
@@ -84,4 +85,9 @@ class LoopWatch:
         reading = [spot for spot in spots if spot.reads_ended_stream or spot.inside.startswith(STREAM_READS)]
         if reading:
             return reading[-1]
-        return next(spot for spot in reversed(spots) if (spot.file, spot.line) == (file, line))
+        at_line = [spot for spot in spots if (spot.file, spot.line) == (file, line)]
+        calls = Counter(spot.inside for spot in at_line if spot.inside)
+        if calls:
+            inside = calls.most_common(1)[0][0]
+            return next(spot for spot in reversed(at_line) if spot.inside == inside)
+        return at_line[-1]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from chatlib.checks import Status, check
+from chatlib.checks.locations import Spot
+from chatlib.checks.loop_watch import LoopWatch
 from chatlib.first_steps.standin_site import StandinSiteThread, exact_page_content
 from tests.checks.helpers import broken, check_one, correct, failed_names, failure_text
 
@@ -132,3 +135,14 @@ async def test_requests_inside_a_coroutine_is_named_at_its_line() -> None:
     assert "note:     the event loop was blocked " in text
     assert "in get_content: return requests.get(url, timeout=10).content  # blocks the event loop" in text
     assert "a blocking network call (requests, socket) stops the whole event loop: use aiohttp" in text
+
+
+def test_a_blocked_line_is_named_with_the_call_it_was_most_often_inside() -> None:
+    """A sample that caught the line between two calls does not hide the blocking call (requests)."""
+    watch = LoopWatch()
+    in_requests = Spot("student.py", 7, "get_content", "return requests.get(url).content", "requests.api.get")
+    between_calls = dataclasses.replace(in_requests, inside="")
+    watch.busy_samples = [(1.0, in_requests), (2.0, in_requests), (3.0, in_requests), (4.0, between_calls)]
+    assert watch.blocking_spot(since=0.0) == in_requests
+    watch.busy_samples = [(1.0, between_calls)] * 3
+    assert watch.blocking_spot(since=0.0) == between_calls
