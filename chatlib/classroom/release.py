@@ -33,7 +33,7 @@ from chatlib.classroom.skeletons import write_mycode
 from chatlib.notebook.mycode import course_folder
 
 PART_NOTEBOOKS = ("01_async_first_steps.ipynb", "02_chat_room.ipynb")
-APP_NOTEBOOKS = ("03_finished_chat.ipynb", "04_how_fast.ipynb")
+APP_NOTEBOOKS = ("03_finished_chat.ipynb", "04_how_fast.ipynb", "05_beyond_one_process.ipynb")
 SPEC_DOCS = ("PROTOCOL.md",)  # what the protocol step is written from
 TOP_FILES = ("course.py", "requirements.txt")
 STUDENT_TESTS = (
@@ -139,7 +139,7 @@ def copy_chatlib(destination: Path, edition: Edition) -> None:
 
 
 def copy_notebooks(destination: Path, edition: Edition) -> None:
-    """Notebooks 01 and 02 without our solutions (unless the key), 03 and 04 only with the app."""
+    """Notebooks 01 and 02 without our solutions (unless the key), 03 to 05 only with the app."""
     note = (TEMPLATES / ("note_key.md" if edition.solutions else "note_student.md")).read_text(
         encoding="utf-8"
     )
