@@ -163,6 +163,14 @@ async def chat_server(log_dir: Path) -> AsyncIterator[ChatServer]:
 ClientFactory = Callable[..., Awaitable[FrameClient]]
 
 
+async def greet(client: FrameClient, pseudo: str | None, room: str | None = None, token: str = "") -> None:
+    """With a pseudo, send HELLO and wait for the WELCOME; with a room too, enter it."""
+    if pseudo is not None:
+        await client.hello(pseudo, token)
+    if room is not None:
+        await client.enter(room)
+
+
 @pytest.fixture
 async def connect(chat_server: ChatServer) -> AsyncIterator[ClientFactory]:
     """Connect a FrameClient to the test server; with pseudo (and room), also greet (and enter)."""
@@ -172,10 +180,7 @@ async def connect(chat_server: ChatServer) -> AsyncIterator[ClientFactory]:
         assert chat_server.address is not None
         client = await FrameClient.connect(*chat_server.address)
         clients.append(client)
-        if pseudo is not None:
-            await client.hello(pseudo, token)
-        if room is not None:
-            await client.enter(room)
+        await greet(client, pseudo, room, token)
         return client
 
     yield make_client

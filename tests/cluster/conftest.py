@@ -23,7 +23,7 @@ from chatlib.app.cluster.node import start_node
 from chatlib.app.cluster.sharing import ClusterSharing
 from chatlib.app.server.chat_server import ChatServer
 from chatlib.app.server.limits import ServerLimits
-from tests.app.conftest import TIMEOUT, FrameClient
+from tests.app.conftest import TIMEOUT, FrameClient, greet
 from tests.server_process import LISTENING, START_TIMEOUT, STOP_TIMEOUT
 
 NodeFactory = Callable[..., Awaitable[ChatServer]]
@@ -66,10 +66,7 @@ async def connect() -> AsyncIterator[ClientFactory]:
         assert node.address is not None
         client = await FrameClient.connect(*node.address)
         clients.append(client)
-        if pseudo is not None:
-            await client.hello(pseudo, token)
-        if room is not None:
-            await client.enter(room)
+        await greet(client, pseudo, room, token)
         return client
 
     yield make_client
