@@ -5,6 +5,7 @@ Examples::
     python -m chatlib.bench --preset flood-50 --repeat 3
     python -m chatlib.bench --mode window --window 8 --clients 200 --senders 10 --messages 2000
     python -m chatlib.bench --idle 1000
+    python -m chatlib.bench --preset flood-50 --reference --repeat 3
     python -m chatlib.bench --target 127.0.0.1:8888 --preset window-50 --json
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 from chatlib.bench.cluster import comparison_text, run_cluster_comparison
 from chatlib.bench.limits import raise_open_file_limit
 from chatlib.bench.profile_summary import summarise, summary_text
-from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text
-from chatlib.bench.run import FanoutRun, IdleRun, Scenario, run_fanout, run_idle
+from chatlib.bench.report import fanout_json, fanout_text, idle_json, idle_text, reference_text
+from chatlib.bench.run import DEFAULT_FRAMES_PER_WRITE, FanoutRun, IdleRun, Scenario, run_fanout, run_idle
 from chatlib.bench.server_process import (
     ServerHandle,
     ServerProblem,
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-m", "--messages", type=count(1, MAX_MESSAGES), help="messages per sender (M)")
     parser.add_argument("-w", "--window", type=count(1, 100_000),
                         help="window mode: messages in flight per sender")
+    parser.add_argument("--frames-per-write", type=count(1, 1000), metavar="F",
+                        help=f"flood mode: SAY frames per write (default {DEFAULT_FRAMES_PER_WRITE}; "
+                        "1: one write per message)")
     parser.add_argument("--stalled", type=count(0, 1000), default=0, metavar="K",
                         help="also put K clients in the room that stop reading once the run starts "
                         "(not counted): the others' figures should not change")
@@ -95,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="give up after this long in all, with an INCOMPLETE report (default 300)")
     parser.add_argument("--profile", type=Path, metavar="FILE", help="record the server with py-spy "
                         "into FILE (raw collapsed stacks; FILE-2, FILE-3... for later runs) and summarise it")
+    parser.add_argument("--reference", action="store_true", help="run each load against the reference "
+                        "relay too (a minimal batched asyncio relay, chatlib.bench.reference), alternating "
+                        "with the chat server, and report the chat server's share of its deliveries/s")
     parser.add_argument("--cluster", action="store_true", help="run the load on a standalone server, "
                         "one cluster node (NATS) and two nodes, and report them side by side (docs/CLUSTER.md)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -114,6 +121,7 @@ def scenario_from(options: argparse.Namespace, parser: argparse.ArgumentParser) 
         window=options.window or base.window,
         processes=options.processes,
         stalled=options.stalled,
+        frames_per_write=options.frames_per_write or base.frames_per_write,
     )
     if scenario.senders > scenario.clients:
         parser.error(f"--senders ({scenario.senders}) cannot exceed --clients ({scenario.clients})")
@@ -128,10 +136,17 @@ def scenario_from(options: argparse.Namespace, parser: argparse.ArgumentParser) 
 Runs = list[FanoutRun] | list[IdleRun]
 
 
-def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, object], Runs]:
-    """Run the benchmark ``--repeat`` times, each against a fresh server unless ``--target``."""
+def run_all(
+    options: argparse.Namespace, scenario: Scenario
+) -> tuple[dict[str, object], Runs, list[FanoutRun]]:
+    """Run the benchmark ``--repeat`` times, each against a fresh server unless ``--target``.
+
+    With ``--reference`` each run is followed by the same load on a fresh reference relay;
+    its runs come third.
+    """
     deadline = time.monotonic() + options.deadline
     runs: list = []
+    reference_runs: list[FanoutRun] = []
     server_facts: dict[str, object] = {}
     for number in range(1, options.repeat + 1):
         profile = profile_path(options.profile, number)
@@ -149,9 +164,15 @@ def run_all(options: argparse.Namespace, scenario: Scenario) -> tuple[dict[str, 
         finally:
             if server.started_by_bench:
                 stop_server(server)
+        if options.reference and runs[-1].complete:
+            relay = start_server(options.loop, reference=True)
+            try:
+                reference_runs.append(run_fanout(scenario, relay, deadline))
+            finally:
+                stop_server(relay)
         if time.monotonic() >= deadline or not runs[-1].complete:
             break
-    return server_facts, runs
+    return server_facts, runs, reference_runs
 
 
 def profile_path(requested: Path | None, run_number: int) -> Path | None:
@@ -170,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--profile records a server the bench starts: it cannot go with --target")
     if options.samples and not (options.json and not options.idle):
         parser.error("--samples goes with --json, for a fan-out run")
+    if options.reference and (options.idle or options.target or options.cluster):
+        parser.error("--reference starts a server and a relay side by side: "
+                     "not with --idle, --target or --cluster")
     raise_open_file_limit()
     if options.cluster:
         if options.target or options.idle or options.profile or options.json:
@@ -178,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         print(comparison_text(scenario, results))
         return 0 if all(run.complete for setup in results for run in setup.runs) else 1
     try:
-        server, runs = run_all(options, scenario)
+        server, runs, reference_runs = run_all(options, scenario)
     except ServerProblem as problem:
         print(f"chatlib.bench: {problem}", file=sys.stderr)
         return 1
@@ -186,25 +210,30 @@ def main(argv: list[str] | None = None) -> int:
         print("chatlib.bench: interrupted", file=sys.stderr)
         return 130
     try:
-        print_report(options, scenario, server, runs)
+        print_report(options, scenario, server, runs, reference_runs)
     except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of the benchmark
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0 if runs and all(run.complete for run in runs) else 1
+    complete = runs and all(run.complete for run in [*runs, *reference_runs])
+    return 0 if complete else 1
 
 
 def print_report(
-    options: argparse.Namespace, scenario: Scenario, server: dict[str, object], runs: Runs
+    options: argparse.Namespace,
+    scenario: Scenario,
+    server: dict[str, object],
+    runs: Runs,
+    reference_runs: list[FanoutRun] | None = None,
 ) -> None:
     """Print the report (text or JSON), and the profile's summary if one was recorded."""
     if options.idle:
         report = idle_json if options.json else idle_text
         print(report(options.idle, server, runs))
+    elif options.json:
+        print(fanout_json(scenario, server, runs, options.samples, reference_runs))
     else:
-        print(
-            fanout_json(scenario, server, runs, options.samples)
-            if options.json
-            else fanout_text(scenario, server, runs)
-        )
+        print(fanout_text(scenario, server, runs))
+        if reference_runs:
+            print(reference_text(runs, reference_runs))
     if options.profile and not options.json and options.profile.exists():
         print(f"\nserver profile (py-spy) of run 1: {options.profile}")
         print(summary_text(summarise(options.profile.read_text(encoding="utf-8", errors="replace"))))

@@ -33,15 +33,27 @@ def idle_medians(runs: list[IdleRun]) -> dict[str, float | None]:
     return {name: median_of([getattr(run, name) for run in runs]) for name in IDLE_FIGURES}
 
 
+def reference_share(runs: list[FanoutRun], reference_runs: list[FanoutRun]) -> float | None:
+    """The chat server's median deliveries/s as a share of the reference relay's."""
+    server = fanout_medians(runs)["deliveries_per_s"]
+    reference = fanout_medians(reference_runs)["deliveries_per_s"]
+    return server / reference if server and reference else None
+
+
 def fanout_json(
-    scenario: Scenario, server: dict[str, object], runs: list[FanoutRun], samples: bool = False
+    scenario: Scenario,
+    server: dict[str, object],
+    runs: list[FanoutRun],
+    samples: bool = False,
+    reference_runs: list[FanoutRun] | None = None,
 ) -> str:
     """The whole fan-out result as JSON: settings, server, each run, and the medians.
 
     With ``samples``, each run also lists its latency samples (``latencies_ns``, sorted), e.g. for
-    a notebook to plot their distribution; they are left out by default, being many.
+    a notebook to plot their distribution; they are left out by default, being many. With
+    ``reference_runs`` (``--reference``), the reference relay's medians and runs, and the ratio.
     """
-    return json.dumps({
+    report: dict[str, object] = {
         "benchmark": "fanout",
         "scenario": {**asdict(scenario), "expected_deliveries": scenario.expected_deliveries},
         "load_loop": load_loop_name(),
@@ -49,7 +61,14 @@ def fanout_json(
         "complete": bool(runs) and all(run.complete for run in runs),
         "median": fanout_medians(runs),
         "runs": [_run_fields(run, samples) for run in runs],
-    }, indent=2)
+    }
+    if reference_runs:
+        report["reference"] = {
+            "median": fanout_medians(reference_runs),
+            "runs": [_run_fields(run, samples) for run in reference_runs],
+            "server_share": reference_share(runs, reference_runs),
+        }
+    return json.dumps(report, indent=2)
 
 
 def _run_fields(run: FanoutRun, samples: bool) -> dict[str, object]:
@@ -123,6 +142,26 @@ def fanout_text(scenario: Scenario, server: dict[str, object], runs: list[Fanout
         f"server peak RSS     {_number(figures['server_peak_rss_mib'], ' MiB', 1)}",
         f"load CPU            {_number(figures['load_cpu_percent'], ' %', 0)} (busiest load process)",
         *_outcome(runs),
+    ]
+    return "\n".join(lines)
+
+
+def reference_text(runs: list[FanoutRun], reference_runs: list[FanoutRun]) -> str:
+    """The reference relay's figures on the same load (``--reference``), and the chat server's share."""
+    figures = fanout_medians(reference_runs)
+    share = reference_share(runs, reference_runs)
+    per_run = ", ".join(_number(run.deliveries_per_s, digits=0) for run in reference_runs)
+    lines = [
+        "",
+        "reference relay (python -m chatlib.bench.reference: no chat features, same batching), same load:",
+        f"deliveries/s        {_number(figures['deliveries_per_s'], digits=0)}   (each run: {per_run})",
+        f"latency             p50 {_number(figures['latency_p50_ms'], ' ms', 2)}   "
+        f"p99 {_number(figures['latency_p99_ms'], ' ms', 2)}   "
+        f"max {_number(figures['latency_max_ms'], ' ms', 2)}",
+        f"server CPU          {_number(figures['server_cpu_percent'], ' %', 0)}",
+        f"chat server         {_number(None if share is None else 100 * share, ' %', 0)} of the reference "
+        "relay's deliveries/s",
+        *_outcome(reference_runs),
     ]
     return "\n".join(lines)
 

@@ -28,6 +28,7 @@ from chatlib.bench.wire import run_tag
 REPORT_GRACE_SECONDS = 5.0  # how long after the deadline the load processes may take to report
 PROCESS_EXIT_SECONDS = 5.0
 IDLE_SETTLE_SECONDS = 0.2
+DEFAULT_FRAMES_PER_WRITE = 64  # flood mode
 MEBIBYTE = 1024 * 1024
 
 
@@ -42,6 +43,7 @@ class Scenario:
     window: int = 8
     processes: int = 1
     stalled: int = 0  # extra clients in the room that stop reading (the slow-consumer check)
+    frames_per_write: int = DEFAULT_FRAMES_PER_WRITE  # flood mode: SAY frames per write
 
     @property
     def expected_deliveries(self) -> int:
@@ -182,6 +184,7 @@ def run_fanout(
             clients=group, total_clients=scenario.clients, total_senders=scenario.senders,
             messages=scenario.messages, window=scenario.window, leader=number == 0, deadline=deadline,
             stalled=scenario.stalled if number == 0 else 0, nodes=nodes,
+            flood_chunk=scenario.frames_per_write,
         )
         for number, group in enumerate(split_clients(scenario.clients, scenario.processes))
     ]

@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 
 SERVER_MODULE = "chatlib.app.server"
+REFERENCE_MODULE = "chatlib.bench.reference"
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 5.0
 MEMORY_SAMPLE_SECONDS = 0.01
@@ -77,23 +78,31 @@ def py_spy_command() -> str | None:
 
 
 def start_server(
-    loop: str | None, host: str = "127.0.0.1", profile: Path | None = None, extra: tuple[str, ...] = ()
+    loop: str | None,
+    host: str = "127.0.0.1",
+    profile: Path | None = None,
+    extra: tuple[str, ...] = (),
+    reference: bool = False,
 ) -> ServerHandle:
     """Start the finished server in its own process and wait until it accepts connections.
 
     With ``profile``, the server runs under ``py-spy record`` (raw collapsed stacks, 1000 Hz),
-    which writes that file when the server stops.
+    which writes that file when the server stops. With ``reference``, the process is the
+    reference relay (``reference.py``) instead of the chat server.
     """
     work_dir = tempfile.TemporaryDirectory(prefix="chat-bench-")
-    empty_config = Path(work_dir.name) / "bench.env"  # so that no chat.env of the user's applies
-    empty_config.write_text("", encoding="utf-8")
     port = free_port(host)
-    arguments = ["-a", host, "-p", str(port), "--config", str(empty_config)]
-    arguments += ["--log-dir", work_dir.name, "--data-dir", work_dir.name, "--quiet", "--no-rate-limit"]
+    module = REFERENCE_MODULE if reference else SERVER_MODULE
+    arguments = ["-a", host, "-p", str(port)]
+    if not reference:
+        empty_config = Path(work_dir.name) / "bench.env"  # so that no chat.env of the user's applies
+        empty_config.write_text("", encoding="utf-8")
+        arguments += ["--config", str(empty_config), "--log-dir", work_dir.name, "--data-dir", work_dir.name]
+        arguments += ["--quiet", "--no-rate-limit"]
     if loop is not None:
         arguments += ["--loop", loop]
     arguments += extra  # e.g. --cluster URL (cluster.py)
-    command = [sys.executable, "-m", SERVER_MODULE, *arguments]
+    command = [sys.executable, "-m", module, *arguments]
     if profile is not None:
         py_spy = py_spy_command()
         if py_spy is None:
@@ -111,12 +120,12 @@ def start_server(
         port,
         process.pid,
         True,
-        rate_limiting="off (--no-rate-limit)",
+        rate_limiting="none (the reference relay has no limits)" if reference else "off (--no-rate-limit)",
         loop=loop or "asyncio (default)",
-        console_log="quiet (--quiet)",
+        console_log="none (reference relay)" if reference else "quiet (--quiet)",
         process=process,
         work_dir=work_dir,
-        command=["python", "-m", SERVER_MODULE, *arguments],
+        command=["python", "-m", module, *arguments],
     )
     try:
         _wait_until_listening(handle)

@@ -113,3 +113,36 @@ def test_the_deadline_ends_a_run_with_an_incomplete_report() -> None:
     assert "of 10,000,000 expected per run: NOT ALL ARRIVED" in finished.stdout
     assert "INCOMPLETE run 1: the deadline was reached before every message arrived" in finished.stdout
     assert finished.stderr == ""
+
+
+def test_reference_runs_the_same_load_on_the_minimal_relay_and_reports_the_share() -> None:
+    report = bench_json(*TINY_FLOOD, "--reference")
+    expected = 3 * 40 * 3
+    [run] = report["runs"]
+    [reference_run] = report["reference"]["runs"]
+    assert (run["delivered"], reference_run["delivered"]) == (expected, expected)
+    assert reference_run["complete"] is True
+    share = report["reference"]["server_share"]
+    assert share == run["deliveries_per_s"] / reference_run["deliveries_per_s"]
+
+
+def test_reference_text_report_ends_with_the_relays_figures() -> None:
+    finished = bench(*TINY_FLOOD, "--reference")
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.splitlines()
+    assert lines[-5].startswith("reference relay (python -m chatlib.bench.reference")
+    assert lines[-1].startswith("chat server ")
+    assert lines[-1].endswith(" of the reference relay's deliveries/s")
+    assert "n/a" not in finished.stdout
+
+
+def test_one_write_per_message_floods_as_well() -> None:
+    report = bench_json(*TINY_FLOOD, "--frames-per-write", "1")
+    assert report["scenario"]["frames_per_write"] == 1
+    assert report["complete"] is True
+
+
+def test_reference_does_not_go_with_idle() -> None:
+    finished = bench("--idle", "3", "--reference")
+    assert finished.returncode == 2
+    assert "--reference starts a server and a relay side by side" in finished.stderr
