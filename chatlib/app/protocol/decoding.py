@@ -233,14 +233,19 @@ class FrameDecoder:
     the client with ``FrameDecoder("server")``. Each header is checked as soon as it arrives, so
     an oversized frame is refused before its payload is buffered. After an error the decoder
     stays failed: the stream has lost its framing and nothing after it can be trusted.
+
+    A server holds one per connection, so it is kept small: ``__slots__``, and no buffer of its
+    own while no frame is half received.
     """
+
+    __slots__ = ("_kinds", "_from_side", "_buffer", "_bytes_needed", "_failure")
 
     def __init__(self, from_side: Side) -> None:
         if from_side not in ("client", "server"):
             raise ValueError(f"from_side must be 'client' or 'server', not {from_side!r}")
         self._kinds = _FROM_CLIENT if from_side == "client" else _FROM_SERVER
         self._from_side = from_side
-        self._buffer = bytearray()
+        self._buffer: bytes | bytearray = b""  # the start of a frame, while one is half received
         self._bytes_needed = 0  # buffer length that completes the frame in progress, once known
         self._failure: ProtocolError | None = None
 
@@ -271,14 +276,18 @@ class FrameDecoder:
                 if payload_end > len(data):
                     self._bytes_needed = payload_end - offset
                     break
-                frames.append(kind.parse(_PayloadReader(view[payload_start:payload_end], kind.frame_type)))
+                payload = view[payload_start:payload_end]
+                if kind.frame_type is FrameType.SAY:  # most frames a server decodes: no reader needed
+                    frames.append(Say(_decode_utf8(payload, "text")))
+                else:
+                    frames.append(kind.parse(_PayloadReader(payload, kind.frame_type)))
                 offset = payload_end
         except ProtocolError as error:
             self._failure = ProtocolError(error.code, error.message)
-            self._buffer = bytearray()
+            self._buffer = b""
             error.frames_before = tuple(frames)
             raise
-        self._buffer = bytearray(view[offset:])
+        self._buffer = bytearray(view[offset:]) if offset < len(data) else b""
         return frames
 
     def _check_header(self, view: memoryview, offset: int) -> tuple[_FrameKind, int, int] | None:

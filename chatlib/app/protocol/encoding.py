@@ -124,3 +124,20 @@ class MessageEncoder:
     def encode(self, time_ms: int, text: str) -> bytes:
         """The MESSAGE frame of one line of ``text`` said at ``time_ms``."""
         return _frame_bytes(FrameType.MESSAGE, _time(time_ms) + self._sender + _utf8(text))
+
+    def encode_all(self, time_ms: int, texts: list[str]) -> list[bytes]:
+        """The MESSAGE frames of several lines said at ``time_ms``: the same bytes as ``encode`` gives
+        for each, with what they share (time, pseudo, color) put together once."""
+        shared = _time(time_ms) + self._sender
+        frames = []
+        for text in texts:
+            raw = _utf8(text)
+            length = len(shared) + len(raw)
+            if length < 0x100:  # the usual case: a one-byte length, its header looked up
+                frames.append(_MESSAGE_HEADERS[length] + shared + raw)
+            else:
+                frames.append(_frame_bytes(FrameType.MESSAGE, shared + raw))
+        return frames
+
+
+_MESSAGE_HEADERS = [bytes((FrameType.MESSAGE, 1, length)) for length in range(0x100)]

@@ -62,6 +62,19 @@ class Broadcast(Generic[Member]):
         if self._queued_bytes >= self._max_batch_bytes:
             self.deliver()
 
+    def send_all(self, frames: list[bytes], skip: Member | None = None) -> None:
+        """Queue several encoded frames as ``send`` queues one, in one run."""
+        runs = self._runs
+        if runs and runs[-1][0] is skip:
+            runs[-1][1].extend(frames)
+        else:
+            if not runs:
+                asyncio.get_running_loop().call_soon(self.deliver)
+            runs.append((skip, frames))
+        self._queued_bytes += sum(map(len, frames))
+        if self._queued_bytes >= self._max_batch_bytes:
+            self.deliver()
+
     def deliver(self) -> None:
         """Hand each member, in one piece, every frame queued for it since the last delivery.
 

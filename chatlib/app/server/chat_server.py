@@ -10,6 +10,10 @@ Run it with ``chat-server`` (or ``python -m chatlib.app.server``), or from Pytho
 ``ChatServer`` puts the parts together: ``admission`` (who may connect), ``dispatch`` (a
 client's frames), ``lobby`` (the pseudo handshake), ``relay`` (rooms and messages),
 ``liveness`` (silent clients) and ``persistence`` (users and history on disk).
+
+A TCP client is served by a ``ClientProtocol`` (client_protocol.py), which asyncio calls when
+its bytes arrive: no task per client. A browser's WebSocket comes as a reader and a writer
+(``serve_connection``, streams.py) and is read in a loop; both reach the same methods.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from types import TracebackType
 
 from chatlib.app.protocol import MAX_REASON_BYTES, Closing, Error, ErrorCode, ProtocolError, encode
 from chatlib.app.server.admission import Admission
+from chatlib.app.server.client_protocol import ClientProtocol
 from chatlib.app.server.connection import Connection, deliver
-from chatlib.app.server.dispatch import READ_SIZE, FrameDispatcher
+from chatlib.app.server.dispatch import READ_SIZE, FrameDispatcher, Waiting
 from chatlib.app.server.history import DEFAULT_HISTORY_LENGTH, ChatHistory
 from chatlib.app.server.limits import ServerLimits
 from chatlib.app.server.liveness import watch_silences
@@ -104,7 +109,9 @@ class ChatServer:
         lobby = Lobby(self.store, self._rooms, clock, choose_color, self.sharing, self.limits)
         self._dispatcher = FrameDispatcher(lobby, self._relay, self._budget)
         self._watcher: asyncio.Task[None] | None = None
-        self._handlers: set[asyncio.Task[None]] = set()
+        self._waits: set[asyncio.Task[None]] = set()  # frames that wait (dispatch.py), their client paused
+        self._open = 0  # connections not closed yet, departed or not
+        self._all_closed: asyncio.Event | None = None  # set when the last one closes, once stopping
         self._server: asyncio.Server | None = None
         self._stopped = asyncio.Event()
         self.address: tuple[str, int] | None = None
@@ -149,8 +156,9 @@ class ChatServer:
         await self.store.load()
         await self.sharing.start(self._rooms, self.store)
         handshake_timeout = self.limits.hello_timeout if tls else None
-        self._server = await asyncio.start_server(
-            self._serve_client, host, port, ssl=tls, ssl_handshake_timeout=handshake_timeout
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: ClientProtocol(self), host, port, ssl=tls, ssl_handshake_timeout=handshake_timeout
         )
         self._watcher = asyncio.create_task(
             watch_silences(self._admission.connections, self.limits, self._drop), name="watch silent clients"
@@ -179,16 +187,20 @@ class ChatServer:
         grace = self.limits.shutdown_grace
         closing = encode(Closing(_truncate(reason, MAX_REASON_BYTES)))
         self._rooms.deliver_pending()
-        connections = self._admission.connections
-        for connection in list(connections):
+        connections = list(self._admission.connections)
+        for connection in connections:
             connection.leaving = True  # nothing it sends from now on is acted on
             connection.outbox.close(closing, grace)  # what is queued, then CLOSING; aborted after grace
-        if self._handlers:
-            _, stuck = await asyncio.wait(self._handlers, timeout=grace + 0.5)
-            for connection in list(connections):
-                connection.outbox.abort()  # a client that does not read holds us no longer
-            if stuck:
-                await asyncio.wait(stuck, timeout=grace)
+        if self._open:
+            self._all_closed = asyncio.Event()
+            if not await _wait_for(self._all_closed, grace + 0.5):
+                for connection in connections:
+                    connection.outbox.abort()  # a client that does not read holds us no longer
+                await _wait_for(self._all_closed, grace)
+        if self._waits:
+            _, stuck = await asyncio.wait(self._waits, timeout=grace)
+            for task in stuck:
+                task.cancel()
         await self._server.wait_closed()
         await self.store.stop_saving()
         await self.sharing.stop()
@@ -208,65 +220,134 @@ class ChatServer:
 
     # --- One connection ------------------------------------------------------------------------
 
+    def admit(self, writer: ByteWriter, on_overflow: Callable[[str], None]) -> Connection | None:
+        """A new connection, counted in with its outbox and its rate limit; None if turned away.
+
+        ``on_overflow(reason)`` is called when the client does not read what it is sent (outbox.py).
+        """
+        peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
+        refusal = self._admission.refusal(str(peer[0]))
+        if refusal is not None:
+            self._admission.turn_away(writer, f"{peer[0]}:{peer[1]}", refusal)
+            return None
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        limits = self.limits
+        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, on_overflow, self._budget)
+        guard = None if limits.rate_limit is None else FloodGuard(limits.rate_limit)
+        connection = Connection(outbox, peer, guard)
+        self._admission.admit(connection)
+        self._open += 1
+        logger.info("connection from %s", connection.address)
+        return connection
+
+    def received(self, connection: Connection, data: bytes, client: ClientProtocol) -> None:
+        """Act on what a TCP client sent; while a frame waits (dispatch.py), its reading is paused."""
+        try:
+            waiting = self._dispatcher.received(connection, data)
+        except Exception as error:
+            self._fail(connection, error)
+            return
+        if waiting is None:
+            if connection.leaving:
+                self.end(connection)
+            return
+        client.transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self._wait_then_read(connection, waiting, client))
+        self._waits.add(task)
+        task.add_done_callback(self._waits.discard)
+
+    async def _wait_then_read(self, connection: Connection, waiting: Waiting, client: ClientProtocol) -> None:
+        """Finish acting on a TCP client's frames, then read it again."""
+        try:
+            await waiting
+        except Exception as error:
+            self._fail(connection, error)
+        if connection.leaving:
+            self.end(connection)
+        if not client.transport.is_closing():
+            client.transport.resume_reading()  # once it is ending, what it still sends is read and dropped
+
     async def serve_connection(self, reader: ByteReader, writer: ByteWriter) -> None:
         """Serve a connection that came another way than the TCP listener (a browser's WebSocket, web/).
 
-        It is served as a TCP connection is, under the same limits; once the server is stopping,
-        it is told so and closed.
+        It is served as a TCP connection is, under the same limits, reading in a loop; once the
+        server is stopping, it is told so and closed.
         """
         if self._server is None or not self._server.is_serving():
             writer.write(encode(Closing(SHUTDOWN_REASON)))
             writer.close()
             return
-        await self._serve_client(reader, writer)
-
-    async def _serve_client(self, reader: ByteReader, writer: ByteWriter) -> None:
-        """Serve one client from its connection to its departure, whatever the reason."""
-        peer = writer.get_extra_info("peername") or ("?", 0)  # None if the client is already gone
-        ip, address = str(peer[0]), f"{peer[0]}:{peer[1]}"
-        limits = self.limits
-        refusal = self._admission.refusal(ip)
-        if refusal is not None:
-            self._admission.turn_away(writer, address, refusal)
-            return
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def overflow(reason: str) -> None:
-            self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
+            self.too_slow(connection, reason)
 
-        outbox = Outbox(writer, limits.max_queued_bytes, limits.max_queued_frames, overflow, self._budget)
-        connection = Connection(outbox, ip, address)
-        if limits.rate_limit is not None:
-            connection.flood_guard = FloodGuard(limits.rate_limit)
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
-        self._admission.admit(connection)
-        logger.info("connection from %s", address)
+        connection = self.admit(writer, overflow)
+        if connection is None:
+            return
         try:
-            await self._dispatcher.read_frames(reader, connection)
-        except ProtocolError as error:
-            logger.warning("protocol error from %s: %s", connection.name, printable(error.message))
-            connection.send_frame(Error(error.code, _truncate(error.message, MAX_REASON_BYTES)))
-        except Flooding as flooding:
-            logger.warning("%s dropped for flooding: %s", connection.name, flooding)
-            connection.send_frame(Error(ErrorCode.RATE_LIMITED, f"too many messages: {flooding}"))
-        except ConnectionError as error:
-            logger.info("connection lost with %s: %s", connection.name, error)
-        except Exception:
-            logger.exception("unexpected error while serving %s; dropping that client", connection.name)
+            while not connection.leaving:
+                data = await reader.read(READ_SIZE)
+                if not data:
+                    break
+                waiting = self._dispatcher.received(connection, data)
+                if waiting is not None:
+                    await waiting
+        except Exception as error:
+            self._fail(connection, error)
         finally:
-            self._depart(connection)
-            outbox.close(grace=limits.close_grace)
+            self.end(connection)
             with suppress(OSError, TimeoutError):
-                async with asyncio.timeout(limits.close_grace + 1.0):  # outbox.close aborts by then
+                async with asyncio.timeout(self.limits.close_grace + 1.0):  # outbox.close aborts by then
                     while await reader.read(READ_SIZE):
                         pass  # what the client still sends is dropped, until it has read our last frames
                     writer.close()
                     await writer.wait_closed()
-            self._handlers.discard(task)
+            self._count_closed()
+
+    def _fail(self, connection: Connection, error: Exception) -> None:
+        """End a connection on an error: the client is told why when it broke a rule."""
+        if isinstance(error, ProtocolError):
+            logger.warning("protocol error from %s: %s", connection.name, printable(error.message))
+            connection.send_frame(Error(error.code, _truncate(error.message, MAX_REASON_BYTES)))
+        elif isinstance(error, Flooding):
+            logger.warning("%s dropped for flooding: %s", connection.name, error)
+            connection.send_frame(Error(ErrorCode.RATE_LIMITED, f"too many messages: {error}"))
+        elif isinstance(error, ConnectionError):
+            logger.info("connection lost with %s: %s", connection.name, error)
+        else:
+            logger.error("unexpected error while serving %s; dropping it", connection.name, exc_info=error)
+        self.end(connection)
+
+    def end(self, connection: Connection) -> None:
+        """The client is gone, or must go: forget it, send what is queued for it, then close.
+
+        Where it can, the connection is only half-closed: the client reads our last frames, and
+        what it still sends is read and dropped until it closes too (outbox.py).
+        """
+        connection.leaving = True
+        self._depart(connection)
+        connection.outbox.close(grace=self.limits.close_grace)
+
+    def closed(self, connection: Connection, error: Exception | None) -> None:
+        """A TCP client's connection is closed, whoever closed it."""
+        if not connection.departed:
+            logger.info("connection lost with %s: %s", connection.name, error or "closed")
+        connection.leaving = True
+        self._depart(connection)
+        connection.outbox.abort()
+        self._count_closed()
+
+    def _count_closed(self) -> None:
+        """One connection fewer; the last one to close lets ``stop`` finish."""
+        self._open -= 1
+        if self._open == 0 and self._all_closed is not None:
+            self._all_closed.set()
+
+    def too_slow(self, connection: Connection, reason: str) -> None:
+        """A client's outbox overflowed: it does not read what it is sent."""
+        self._drop(connection, ErrorCode.TOO_SLOW, f"you do not read fast enough: {reason}")
 
     def _drop(self, connection: Connection, code: ErrorCode, reason: str) -> None:
         """Disconnect a client that broke a limit (it may still read the ERROR); the others carry on."""
@@ -282,9 +363,18 @@ class ChatServer:
         if connection.departed:
             return
         connection.departed = True
+        self._dispatcher.forget(connection)
         self._admission.release(connection)
         self._relay.farewell(connection)
         logger.info("disconnection of %s", connection.name)
+
+
+async def _wait_for(event: asyncio.Event, seconds: float) -> bool:
+    """Whether ``event`` is set within ``seconds``."""
+    with suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    return event.is_set()
 
 
 def _truncate(text: str, max_bytes: int) -> str:

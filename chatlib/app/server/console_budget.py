@@ -48,6 +48,16 @@ class LineBudget:
         self._held_back += 1
         return False
 
+    def take_some(self, wanted: int) -> int:
+        """How many of ``wanted`` more lines may be shown now; the others are counted for the report."""
+        shown = 0
+        while shown < wanted:
+            if not self.take():
+                self._held_back += wanted - shown - 1  # take counted the first of them
+                break
+            shown += 1
+        return shown
+
     def close_window(self) -> None:
         """Report the lines held back in the window that ends, if any, and start counting anew."""
         held_back, self._held_back, self._used = self._held_back, 0, 0

@@ -89,7 +89,7 @@ class Lobby:
         assert user is not None
         users.connect(user)
         connection.user = user
-        connection.pseudo, connection.user_id, connection.color = user.pseudo, user.user_id, user.color
+        connection.pseudo = user.pseudo
         connection.said = MessageEncoder(user.pseudo, user.color)
         connection.send_frame(Welcome(user.user_id, user.pseudo, user.color, token, connection.returning))
         connection.send_frame(RoomList(self._sharing.room_listing(self._rooms.listing())))

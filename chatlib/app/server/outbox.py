@@ -10,6 +10,10 @@ reading goes over the bound and is dropped (``on_overflow``), so the server's me
 bounded whatever one client does, and nobody else waits for it. Backlogs also count against the
 server's memory budget for all its clients together (memory.py): the client whose backlog takes
 the total over it is dropped the same way.
+
+Most clients read as fast as they are written to, and most of the time nothing waits for them at
+all: so the list of a turn's frames and the backlog are made when there is something to put in
+them, and an idle client's outbox is a handful of references.
 """
 
 from __future__ import annotations
@@ -58,9 +62,9 @@ class Outbox:
         self._max_bytes = max_bytes
         self._max_frames = max_frames
         self._on_overflow = on_overflow
-        self._turn: list[bytes] = []  # frames queued during this loop turn
+        self._turn: list[bytes] | None = None  # frames queued during this loop turn, if any
         self._turn_frames = 0  # how many frames those bytes hold (a room's delivery holds several)
-        self._backlog: deque[tuple[bytes, int]] = deque()  # (batch, its frame count) not sent yet
+        self._backlog: deque[tuple[bytes, int]] | None = None  # (batch, its frame count) not sent yet
         self._backlog_bytes = 0
         self._backlog_frames = 0
         self._drainer: asyncio.Task[None] | None = None
@@ -71,27 +75,32 @@ class Outbox:
     @property
     def queued_bytes(self) -> int:
         """Bytes accepted for this client and not yet handed to the kernel."""
-        return self._transport.get_write_buffer_size() + self._backlog_bytes + sum(map(len, self._turn))
+        turn = sum(map(len, self._turn)) if self._turn else 0
+        return self._transport.get_write_buffer_size() + self._backlog_bytes + turn
 
     def send(self, data: bytes, frames: int = 1) -> None:
         """Queue encoded frames (one, or ``frames`` joined), without waiting: no I/O here."""
-        if not self._turn:
+        if self._turn is None:
+            self._turn = [data]
             self._loop.call_soon(self.flush)
-        self._turn.append(data)
+        else:
+            self._turn.append(data)
         self._turn_frames += frames
 
     def flush(self) -> None:
         """Hand this turn's frames to the transport in one write, or to the backlog if it is full."""
         pieces, frame_count = self._turn, self._turn_frames
-        if not pieces:
+        if pieces is None:
             return
-        self._turn, self._turn_frames = [], 0
+        self._turn, self._turn_frames = None, 0
         if self.closed or self._transport.is_closing():
             return
         batch = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if not self._backlog and self._transport.get_write_buffer_size() <= self._high_water:
             self._transport.write(batch)
             return
+        if self._backlog is None:
+            self._backlog = deque()
         self._backlog.append((batch, frame_count))
         self._backlog_bytes += len(batch)
         self._backlog_frames += frame_count
@@ -119,6 +128,8 @@ class Outbox:
                     self._backlog_frames -= frame_count
                     self._budget.change(len(batch), 0)
                     self._transport.write(batch)
+            if not self._backlog:
+                self._backlog = None  # caught up: no deque kept for a client that keeps up
         except ConnectionError:
             self._forget_backlog()
         finally:
@@ -126,7 +137,7 @@ class Outbox:
 
     def _forget_backlog(self) -> None:
         self._budget.change(self._backlog_bytes, 0)
-        self._backlog.clear()
+        self._backlog = None
         self._backlog_bytes = self._backlog_frames = 0
 
     def _overflow(self, reason: str) -> None:
@@ -148,7 +159,7 @@ class Outbox:
         self.flush()
         self.closed = True
         if not self._transport.is_closing():
-            pending = b"".join(batch for batch, _ in self._backlog) + last_frame
+            pending = b"".join(batch for batch, _ in self._backlog or ()) + last_frame
             if pending:
                 self._transport.write(pending)
             try:

@@ -92,6 +92,11 @@ class ServerStore:
         if self.conversation is not None:
             self.conversation.write(event)
 
+    def log_all(self, events: list[str]) -> None:
+        """Write several events of the conversation that happened together (see ``log``)."""
+        if self.conversation is not None:
+            self.conversation.write_all(events)
+
     async def save(self) -> None:
         """Write the queued history entries, new users and conversation log lines to their files now."""
         if self.conversation is not None:

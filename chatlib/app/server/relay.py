@@ -2,6 +2,8 @@
 
 Every message is encoded once and handed to the room's broadcast (broadcast.py), which delivers
 a loop turn's messages to each member in one piece; each is also recorded in the room's history.
+What one read of a client brings is relayed together (``say_all``): a flood costs the server
+little more per message than encoding it once and writing its history line.
 Images are checked in the image worker's process first (shared/image_worker.py): their decoding
 never runs on the event loop, nor on the thread that saves the history.
 """
@@ -58,6 +60,8 @@ class RoomRelay:
         self.images = images or ImageWorker()
         self._max_rooms = max_rooms
         self.message_lines = LineBudget(_report_held_back_lines)  # the console's line per message
+        # a cluster node hands every message to the other nodes; a standalone server need not build them
+        self._tells_others = type(self._sharing).relayed is not StandAlone.relayed
 
     def enter(self, connection: Connection, wanted_room: str) -> None:
         """Move the client into a room (created if new): ENTERED, then the room hears of it."""
@@ -96,22 +100,32 @@ class RoomRelay:
 
     def say(self, sender: Connection, room: Room[Connection], text: str) -> None:
         """Send a SAY to the others of the sender's room as one MESSAGE, encoded once."""
-        if not text.strip():
+        self.say_all(sender, room, [text])
+
+    def say_all(self, sender: Connection, room: Room[Connection], texts: list[str]) -> None:
+        """Send SAYs received together to the others of the sender's room: a MESSAGE each, encoded once,
+        all stamped with the same time; blank ones are dropped."""
+        texts = [text for text in texts if text and not text.isspace()]
+        if not texts:
             return
-        assert sender.pseudo is not None and sender.said is not None
+        assert sender.pseudo is not None and sender.said is not None and sender.user is not None
         time_ms = self._clock()
-        frame = sender.said.encode(time_ms, text)
-        room.broadcast.send(frame, skip=sender)
-        entry = HistoryEntry.message(time_ms, sender.pseudo, sender.color, text)
-        self._history.record(room.name, entry)
-        self._sharing.relayed(room.name, frame, entry)
-        if logger.isEnabledFor(logging.INFO) and self.message_lines.take():  # a count under a flood
-            logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
-            if logger.isEnabledFor(logging.DEBUG):
-                for member in room.members:
-                    if member is not sender:
-                        logger.debug("message sent to %s", member.name)
-        self._store.log(f"[{room.name}] {wording.said(sender.pseudo, text)}")
+        frames = sender.said.encode_all(time_ms, texts)
+        room.broadcast.send_all(frames, skip=sender)
+        self._history.record_messages(room.name, time_ms, sender.pseudo, sender.user.color, texts)
+        if self._tells_others:
+            for frame, text in zip(frames, texts):
+                entry = HistoryEntry.message(time_ms, sender.pseudo, sender.user.color, text)
+                self._sharing.relayed(room.name, frame, entry)
+        if logger.isEnabledFor(logging.INFO):
+            for text in texts[: self.message_lines.take_some(len(texts))]:  # a count under a flood
+                logger.info("message received from %s in %s: %s", sender.name, room.name, printable(text))
+                if logger.isEnabledFor(logging.DEBUG):
+                    for member in room.members:
+                        if member is not sender:
+                            logger.debug("message sent to %s", member.name)
+        heading = f"[{room.name}] {wording.said(sender.pseudo, '')}"  # the wording puts the text last
+        self._store.log_all([heading + text for text in texts])
 
     async def share_image(self, sender: Connection, data: bytes) -> None:
         """Check an image off the event loop, then relay it to the others of the room (or refuse it)."""

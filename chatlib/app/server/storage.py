@@ -171,8 +171,12 @@ class JsonLinesFile:
 
     def append(self, record: dict[str, Any]) -> None:
         """Encode one record as a line and queue it for the next flush; no disk access here."""
-        self._pending += orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-        self._pending_lines += 1
+        self.append_lines(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), 1)
+
+    def append_lines(self, lines: bytes, count: int) -> None:
+        """Queue ``count`` lines encoded already (each a JSON object ending with a newline)."""
+        self._pending += lines
+        self._pending_lines += count
         if len(self._pending) >= EARLY_FLUSH_BYTES and (
             self._early_flush is None or self._early_flush.done()
         ):

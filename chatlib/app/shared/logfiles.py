@@ -113,7 +113,7 @@ class ConversationLog:
         self.path = path
         self._flush_delay = flush_delay
         self._file = open_private(path)
-        self._lines: list[str] = []
+        self._lines: list[str] = []  # lines waiting, a string of one or more each
         self._waiting_characters = 0
         self._flush_timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
@@ -122,13 +122,18 @@ class ConversationLog:
 
     def write(self, text: str) -> None:
         """Log one event: ``text`` made printable (one line, no escape sequence), after the date."""
+        self.write_all([text])
+
+    def write_all(self, texts: list[str]) -> None:
+        """Log events that happened together, as ``write`` logs each."""
         second = int(time.time())
         if second != self._stamp_second:
             self._stamp_second = second
             self._stamp = time.strftime(DATE_FORMAT, time.localtime(second))
-        line = f"{self._stamp} {printable(text)}\n"
-        self._lines.append(line)
-        self._waiting_characters += len(line)
+        stamp = self._stamp + " "
+        lines = "".join([stamp + printable(text) + "\n" for text in texts])
+        self._lines.append(lines)
+        self._waiting_characters += len(lines)
         if self._waiting_characters >= EARLY_FLUSH_CHARACTERS:
             self.flush()
         elif self._flush_timer is None or self._timer_loop is None or self._timer_loop.is_closed():
@@ -152,12 +157,13 @@ class ConversationLog:
         lines, self._lines, self._waiting_characters = self._lines, [], 0
         if not lines or self._file.closed:  # closed: nowhere to write them any more
             return
+        text = "".join(lines)
         try:
-            self._file.write("".join(lines))
+            self._file.write(text)
             self._file.flush()
         except OSError as error:
             logger.error(
-                "cannot write to %s (%s): %d lines lost", self.path, error.strerror or error, len(lines)
+                "cannot write to %s (%s): %d lines lost", self.path, error.strerror or error, text.count("\n")
             )
 
     def close(self) -> None:
