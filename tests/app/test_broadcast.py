@@ -72,9 +72,47 @@ async def test_a_newcomer_gets_nothing_said_before_it_came_and_one_leaving_gets_
     general.broadcast.send(b"before bob left", skip="alice")
     rooms.leave(general, "bob")
     general.broadcast.send(b"after bob left", skip="alice")
+    assert inboxes.of("bob") == [(b"before carolbefore bob left", 2)], "bob has his share as he leaves"
+    assert inboxes.of("carol") == [], "the others get theirs at the end of the turn"
     await next_turn()
-    assert inboxes.of("bob") == [(b"before carol", 1), (b"before bob left", 1)]
-    assert inboxes.of("carol") == [(b"before bob left", 1), (b"after bob left", 1)]
+    assert inboxes.of("bob") == [(b"before carolbefore bob left", 2)]
+    assert inboxes.of("carol") == [(b"before bob leftafter bob left", 2)]
+    assert inboxes.of("alice") == []
+
+
+async def test_arrivals_and_departures_cost_one_delivery_per_member_per_turn() -> None:
+    inboxes = Inboxes()
+    deliveries: list[str] = []
+
+    def deliver(member: str, data: bytes, frames: int) -> None:
+        deliveries.append(member)
+        inboxes.deliver(member, data, frames)
+
+    rooms: RoomRegistry[str] = RoomRegistry(deliver)
+    for number in range(100):  # a hundred arrive in one turn, each announced to the room
+        room = rooms.enter("crowd", f"user{number}")
+        room.broadcast.send(b"%03d" % number)
+    for number in range(0, 100, 2):  # and half of them leave again
+        rooms.leave(room, f"user{number}")
+        room.broadcast.send(b"-%03d" % number)
+    await next_turn()
+    assert len(deliveries) == 100, "each member had one delivery: as it left, or at the end of the turn"
+    departures = [b"-%03d" % number for number in range(0, 100, 2)]
+    assert inboxes.of("user98") == [(b"098099" + b"".join(departures[:-1]), 51)], "sent while it was there"
+    assert inboxes.of("user99") == [(b"099" + b"".join(departures), 51)]
+
+
+async def test_a_member_catching_up_gets_its_share_once() -> None:
+    inboxes = Inboxes()
+    broadcast = Broadcast({"alice", "bob", "carol"}, inboxes.deliver)
+    broadcast.send(b"a1", skip="alice")
+    broadcast.catch_up("bob")  # before a frame for bob alone
+    broadcast.send(b"a2", skip="alice")
+    broadcast.catch_up("alice")  # nothing for her: she said it
+    assert inboxes.of("bob") == [(b"a1", 1)] and inboxes.of("alice") == []
+    await next_turn()
+    assert inboxes.of("bob") == [(b"a1", 1), (b"a2", 1)]
+    assert inboxes.of("carol") == [(b"a1a2", 2)]
     assert inboxes.of("alice") == []
 
 

@@ -258,20 +258,33 @@ def image_start(size: int = 2 * MiB) -> bytes:
 async def test_half_sent_frames_beyond_the_memory_budget_are_refused(
     server: ChatServer, conversation: Conversation
 ) -> None:
+    frame_size = 6 + 1400 * 1024
     holders = [await join(server, f"holder{number}", "holders") for number in range(2)]
     for holder in holders:
-        await holder.send_raw(image_start() + b"\xff" * (1400 * 1024))
-    await until(lambda: server.buffered_bytes >= 2 * 1400 * 1024)
+        await holder.send_raw(image_start(1400 * 1024) + b"\xff" * (1400 * 1024 - 1))
+    await until(lambda: server.buffered_bytes == 2 * frame_size)
     third = await join(server, "third", "holders")
-    await third.send_raw(image_start() + b"\xff" * MiB)
+    await third.send_raw(image_start())  # its header alone: the server has no room for what it announces
     assert (await third.expect_closed())[-1] == Error(
         ErrorCode.SERVER_FULL,
         "the server is full: it holds 3 MiB for its clients already, so it cannot take your frame now "
         "(try again later)",
     )
+    assert server.buffered_bytes == 2 * frame_size
     for holder in holders:
         await holder.close()
     await until(lambda: server.buffered_bytes == 0)  # given back when they go
+    await conversation.keeps_going()
+
+
+async def test_a_frame_counts_against_the_memory_budget_at_the_size_its_header_announces(
+    server: ChatServer, conversation: Conversation
+) -> None:
+    sender = await join(server, "sender", "images")
+    await sender.send_raw(image_start())  # 6 bytes, announcing 2 MiB: counted as 2 MiB from now on
+    await until(lambda: server.buffered_bytes == 6 + 2 * MiB)
+    await sender.close()
+    await until(lambda: server.buffered_bytes == 0)
     await conversation.keeps_going()
 
 

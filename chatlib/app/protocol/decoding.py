@@ -254,6 +254,12 @@ class FrameDecoder:
         """Bytes received but not yet part of a whole frame."""
         return len(self._buffer)
 
+    @property
+    def pending_frame_size(self) -> int:
+        """The size the frame being received will have, header included, as its header announced;
+        until the header is complete, the bytes received so far."""
+        return max(len(self._buffer), self._bytes_needed)
+
     def feed(self, data: bytes) -> list[Frame]:
         """Take the bytes a read brought and return every frame they complete, in order."""
         if self._failure is not None:

@@ -82,8 +82,8 @@ class Connection:
 
     def send_frame(self, frame: Frame) -> None:
         """Encode and queue one frame for this client alone, after what its room sent it before."""
-        if self.room is not None and self.room.broadcast.pending:
-            self.room.broadcast.deliver()
+        if self.room is not None:
+            self.room.broadcast.catch_up(self)
         self.outbox.send(encode(frame))
 
     @property

@@ -14,7 +14,8 @@ What a client can make the server do is bounded at each step: every frame it sen
 token of its rate limit (connecting costs its address one too, see admission.py); under a rate
 limit what a read brings is decoded a few kilobytes at a time, so that frames waiting for their
 turn wait as bytes, not as decoded objects ten times their size; and the frame it is in the
-middle of sending counts against the server's memory budget (memory.py).
+middle of sending counts against the server's memory budget (memory.py), at the size its header
+announces: a frame the server has no room for is refused from its first bytes, not read first.
 
 The SAYs of one read are relayed together (``RoomRelay.say_all``): one look at the clock, one
 run in the room's broadcast, the history and the log written in one piece.
@@ -101,7 +102,7 @@ class FrameDispatcher:
                 yield from self._act_on(connection, error.frames_before)
                 raise
             held_before = connection.held
-            connection.held = held = decoder.pending_bytes
+            connection.held = held = decoder.pending_frame_size
             within_budget = held == held_before or self._budget.change(held_before, held)
             yield from self._act_on(connection, frames)
             self._check_pending(connection, held, within_budget)

@@ -29,9 +29,8 @@ class RoomRegistry(Generic[Member]):
     """Every room of a server, found by name ignoring case.
 
     Permanent rooms are always listed, even empty; the others disappear with their last member.
-    What a room broadcasts goes to its members through ``deliver``, and is delivered before
-    anyone enters or leaves: a newcomer never gets what was said before it came in, and one
-    leaving gets everything said while it was there.
+    What a room broadcasts goes to its members through ``deliver``: a newcomer never gets what
+    was said before it came in, and one leaving gets everything said while it was there.
     """
 
     def __init__(self, deliver: Deliver[Member], permanent_rooms: Iterable[str] = ()) -> None:
@@ -47,14 +46,14 @@ class RoomRegistry(Generic[Member]):
         room = self._rooms.get(key)
         if room is None:
             room = self._rooms[key] = Room(name, self._deliver)
-        room.broadcast.deliver()
+        room.broadcast.welcome(member)  # it gets only what is sent from now on
         room.members.add(member)
         self._listing = None
         return room
 
     def leave(self, room: Room[Member], member: Member) -> None:
         """Take ``member`` out of ``room``, removing the room if it is now empty and not permanent."""
-        room.broadcast.deliver()
+        room.broadcast.catch_up(member)  # it gets what was sent while it was there, now
         room.members.discard(member)
         self._listing = None
         if not room.members and not room.permanent:
