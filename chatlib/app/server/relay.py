@@ -94,7 +94,7 @@ class RoomRelay:
             self._announce(room, wording.arrived_from(connection.pseudo, old_room.name))
         else:
             self._announce(room, wording.joined(connection.pseudo))
-        room.broadcast.deliver()  # the newcomer's ENTERED, HISTORY and arrival leave in one write
+        room.broadcast.catch_up(connection)  # its ENTERED, HISTORY and arrival leave in one write
         logger.info("%s entered room %s", connection.name, room.name)
         self._store.log(f"[{room.name}] {connection.pseudo} entered the room")
 
