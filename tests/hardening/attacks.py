@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -55,6 +56,7 @@ PAIR_RATE = 3.0  # lines a second from each of the pair
 CRASH_MARGIN = 0.5  # seconds on top of the flush interval for lines still on their way to the disk
 MiB = 1024 * 1024
 SERVER_TREE: Path | None = None  # --server-tree: run the server from another checkout, to compare
+PROFILE: Path | None = None  # --profile: where py-spy writes what the server spent its time on
 
 
 @dataclass
@@ -70,12 +72,19 @@ class Server:
     sampling: asyncio.Task[None] | None = None
 
     async def sample_memory(self) -> None:
-        """Keep the peak resident memory of the server and of its image worker, every 20 ms."""
+        """Keep the peak resident memory of the server and of its image worker, every 20 ms.
+
+        The worker is looked for every half second only: finding a process's children reads the
+        status of every process on the machine, a cost the attack would share the CPU with.
+        """
         server = psutil.Process(self.process.pid)
+        children: list[psutil.Process] = []
         with suppress(psutil.Error):
-            while True:
+            for sample in itertools.count():
                 self.peak_rss = max(self.peak_rss, server.memory_info().rss)
-                for child in server.children():
+                if sample % 25 == 0:
+                    children = server.children()
+                for child in children:
                     with suppress(psutil.Error):
                         self.peak_worker_rss = max(self.peak_worker_rss, child.memory_info().rss)
                 await asyncio.sleep(0.02)
@@ -117,12 +126,11 @@ async def chat_server(folder: Path, *options: str) -> AsyncIterator[Server]:
     env = os.environ | {"XDG_CONFIG_HOME": str(folder / "no-config")}
     if os.environ.get("ATTACK_DEBUG"):
         env["PYTHONASYNCIODEBUG"] = "1"
-    if os.environ.get("ATTACK_DEBUG"):
-        env["PYTHONASYNCIODEBUG"] = "1"
     if SERVER_TREE is not None:
         env["PYTHONPATH"] = str(SERVER_TREE)
     with console.open("wb") as output:
         process = subprocess.Popen(command, stdout=output, stderr=output, env=env, cwd=SERVER_TREE)
+    profiler: subprocess.Popen[bytes] | None = None
     try:
         async with asyncio.timeout(START_TIMEOUT):
             while not (found := LISTENING.search(console.read_text(errors="replace"))):
@@ -132,11 +140,28 @@ async def chat_server(folder: Path, *options: str) -> AsyncIterator[Server]:
         server = Server(process, int(found.group(1)), folder / "data")
         server.start_rss = psutil.Process(process.pid).memory_info().rss
         server.sampling = asyncio.create_task(server.sample_memory())
+        profiler = None if PROFILE is None else start_profiler(process.pid, PROFILE)
         yield server
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
+        if profiler is not None:
+            profiler.wait(timeout=30)  # py-spy writes its file once the server is gone
+
+
+def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the server 1000 times a second without pausing it, until it exits.
+
+    The file's format follows its name: ``.svg`` a flame graph, ``.json`` speedscope (samples in
+    time order), anything else py-spy's collapsed stacks (one line per stack, with its count).
+    """
+    formats = {".svg": "flamegraph", ".json": "speedscope"}
+    file_format = formats.get(output.suffix, "raw")
+    py_spy = Path(sys.executable).with_name("py-spy")  # requirements.txt installs it in the venv
+    command = [str(py_spy), "record", "--rate", "1000", "--nonblocking", "--pid", str(pid)]
+    command += ["--format", file_format, "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 
 @asynccontextmanager
@@ -292,7 +317,7 @@ async def hello_flood(server: Server, seconds: float, outcome: Outcome) -> None:
 async def partial_images(server: Server, seconds: float, outcome: Outcome) -> None:
     """200 connections each send all of a 2 MiB IMAGE but its last byte, and wait."""
     size = 2 * MiB
-    header = bytes((FrameType.IMAGE, 4)) + size.to_bytes(4, "big")
+    all_but_the_last_byte = bytes((FrameType.IMAGE, 4)) + size.to_bytes(4, "big") + b"\xff" * (size - 1)
     errors: list[Error] = []
     holders: list[FrameClient] = []
     rss_before = psutil.Process(server.process.pid).memory_info().rss
@@ -302,7 +327,7 @@ async def partial_images(server: Server, seconds: float, outcome: Outcome) -> No
         holders.append(client)
         reading = asyncio.create_task(read_until_closed(client, errors))
         with suppress(ConnectionError, TimeoutError):
-            await client.send_raw(header + b"\xff" * (size - 1))
+            await client.send_raw(all_but_the_last_byte)
         await asyncio.sleep(seconds)
         reading.cancel()
 
@@ -520,9 +545,16 @@ def main() -> None:
         metavar="DIR",
         help="run the server from this checkout (a git worktree of an earlier commit, to compare)",
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="profile the server with py-spy (1000 samples a second) into FILE: .svg, .json (speedscope) "
+        "or collapsed stacks",
+    )
     options = parser.parse_args()
-    global SERVER_TREE
-    SERVER_TREE = options.server_tree
+    global SERVER_TREE, PROFILE
+    SERVER_TREE, PROFILE = options.server_tree, options.profile
     for name in ATTACKS if options.name == "all" else [options.name]:
         asyncio.run(run(name, options.seconds))
 
