@@ -139,10 +139,13 @@ class Broadcast(Generic[Member]):
         frame_count = sum(count for _, _, count in pieces)
         skipped = {skip for skip, _, _ in pieces if skip is not None}
         for member in tuple(self._members):  # a member dropped meanwhile leaves the set
-            if member not in skipped and member not in caught_up:
+            if member in caught_up:  # it came in, or had its share, during the turn
+                its_pieces = pieces[caught_up[member] :]
+            elif member in skipped:
+                its_pieces = pieces
+            else:
                 self._deliver(member, everything, frame_count)
                 continue
-            start = caught_up.get(member, 0)
-            kept = [(piece, count) for skip, piece, count in pieces[start:] if skip != member]
+            kept = [(piece, count) for skip, piece, count in its_pieces if skip != member]
             if kept:
                 self._deliver(member, b"".join(piece for piece, _ in kept), sum(count for _, count in kept))
