@@ -223,6 +223,23 @@ async def join_room(
     return clients, stalled
 
 
+async def enter_all(pipe: Pipe, commands: Commands, plan: LoadPlan, clients: list[BenchClient]) -> None:
+    """Bring clients already greeted into the room as ``join_room`` does: the leader first, the rest
+    on "join", at most ``connect_concurrency`` at a time."""
+    if plan.leader:
+        await enter_room(plan, clients[0])
+        pipe.send(("leader-in", None))
+    await commands.expect("join")
+    gate = asyncio.Semaphore(plan.connect_concurrency)
+
+    async def enter(client: BenchClient) -> None:
+        """Enter the room once the gate lets this client in."""
+        async with gate:
+            await enter_room(plan, client)
+
+    await asyncio.gather(*(enter(client) for client in (clients[1:] if plan.leader else clients)))
+
+
 async def synchronise(plan: LoadPlan, clients: list[BenchClient], stalled: list[BenchClient]) -> None:
     """Switch every client to counting at the same point of its stream: the leader's sync line.
 
@@ -294,7 +311,8 @@ async def _wait_for(event: asyncio.Event, client: BenchClient, deadline: float, 
 
 
 async def run_idle(pipe: Pipe, plan: LoadPlan) -> None:
-    """Connect every client (HELLO handshake only) on "go", report the timing, hold until "close"."""
+    """Connect every client (HELLO handshake only) on "go" and report the timing; then, on "enter",
+    bring them all into one room as a fan-out run does (join, sync); hold until "close"."""
     commands = Commands(pipe, plan.deadline)
     await commands.expect("go")
     first_connect_ns = now_ns()
@@ -305,6 +323,12 @@ async def run_idle(pipe: Pipe, plan: LoadPlan) -> None:
     except TimeoutError:
         raise BenchError("the deadline was reached before every idle client was connected") from None
     pipe.send(("done", IdleResult(len(clients), first_connect_ns, now_ns())))
+    await commands.expect("enter")
+    await enter_all(pipe, commands, plan, clients)
+    pipe.send(("joined", None))
+    await commands.expect("sync")
+    await synchronise(plan, clients, [])  # every arrival announced to everyone has been read
+    pipe.send(("ready", None))
     await commands.expect("close")
     for client in clients:
         if client.transport is not None:

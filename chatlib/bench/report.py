@@ -14,7 +14,10 @@ FANOUT_FIGURES = (
     "deliveries_per_s", "latency_p50_ms", "latency_p99_ms", "latency_max_ms", "duration_s",
     "server_cpu_percent", "server_peak_rss_mib", "load_cpu_percent",
 )
-IDLE_FIGURES = ("kib_per_connection", "connect_time_s", "server_rss_before_mib", "server_rss_after_mib")
+IDLE_FIGURES = (
+    "kib_per_connection", "kib_per_connection_in_room", "connect_time_s",
+    "server_rss_before_mib", "server_rss_after_mib", "server_rss_in_room_mib",
+)
 
 
 def fanout_medians(runs: list[FanoutRun]) -> dict[str, float | None]:
@@ -178,8 +181,10 @@ def idle_text(connections: int, server: dict[str, object], runs: list[IdleRun]) 
         + ("all connected" if complete else "NOT ALL CONNECTED"),
         f"time to connect     {_number(figures['connect_time_s'], ' s', 3)}",
         f"server RSS          {_number(figures['server_rss_before_mib'], ' MiB', 1)} before, "
-        f"{_number(figures['server_rss_after_mib'], ' MiB', 1)} after",
-        f"memory/connection   {_number(figures['kib_per_connection'], ' KiB', 1)}",
+        f"{_number(figures['server_rss_after_mib'], ' MiB', 1)} greeted, "
+        f"{_number(figures['server_rss_in_room_mib'], ' MiB', 1)} all in one room",
+        f"memory/connection   {_number(figures['kib_per_connection'], ' KiB', 1)} greeted, "
+        f"{_number(figures['kib_per_connection_in_room'], ' KiB', 1)} in one room",
         *_outcome(runs),
     ]
     return "\n".join(lines)

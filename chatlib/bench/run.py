@@ -85,7 +85,9 @@ class IdleRun:
     connect_time_s: float | None = None
     server_rss_before_mib: float | None = None
     server_rss_after_mib: float | None = None
-    kib_per_connection: float | None = None
+    kib_per_connection: float | None = None  # greeted (HELLO answered), in no room
+    server_rss_in_room_mib: float | None = None
+    kib_per_connection_in_room: float | None = None  # greeted, then all in one room
 
 
 class RunAborted(Exception):
@@ -250,14 +252,16 @@ def _fill_fanout(result: FanoutRun, reports: list[LoadResult]) -> None:
 
 
 def run_idle(connections: int, process_count: int, server: ServerHandle, deadline: float) -> IdleRun:
-    """Connect ``connections`` idle clients (HELLO handshake) and measure the server's memory growth."""
+    """Connect ``connections`` idle clients (HELLO handshake) and measure the server's memory growth;
+    then bring them all into one room and measure it again."""
     tag = run_tag()
     plans = [
         LoadPlan(
-            host=server.host, port=server.port, mode="idle", tag=tag, room="", clients=group,
-            total_clients=connections, total_senders=0, messages=0, window=0, leader=False, deadline=deadline,
+            host=server.host, port=server.port, mode="idle", tag=tag, room=f"bench-{tag}", clients=group,
+            total_clients=connections, total_senders=0, messages=0, window=0, leader=number == 0,
+            deadline=deadline,
         )
-        for group in split_clients(connections, process_count)
+        for number, group in enumerate(split_clients(connections, process_count))
     ]
     result = IdleRun(connections)
     time.sleep(IDLE_SETTLE_SECONDS)
@@ -276,6 +280,17 @@ def run_idle(connections: int, process_count: int, server: ServerHandle, deadlin
             result.server_rss_before_mib = before / MEBIBYTE
             result.server_rss_after_mib = after / MEBIBYTE
             result.kib_per_connection = (after - before) / 1024 / connections
+        processes.tell("enter")
+        processes.collect("leader-in", processes.pipes[:1])
+        processes.tell("join")
+        processes.collect("joined")
+        processes.tell("sync")
+        processes.collect("ready")
+        time.sleep(IDLE_SETTLE_SECONDS)
+        in_room = rss_bytes(server.pid)
+        if before is not None and in_room is not None:
+            result.server_rss_in_room_mib = in_room / MEBIBYTE
+            result.kib_per_connection_in_room = (in_room - before) / 1024 / connections
     except RunAborted as abort:
         result.problem = str(abort)
     except BaseException:  # Ctrl+C: no time for a clean goodbye
