@@ -90,14 +90,11 @@ class RoomRelay:
         if connection.returning:
             connection.returning = False
             self._announce(room, wording.is_back(connection.pseudo), besides=connection)
+        elif old_room is not None:
+            self._announce(room, wording.arrived_from(connection.pseudo, old_room.name))
         else:
-            if old_room is not None:
-                text = wording.arrived_from(connection.pseudo, old_room.name)
-            else:
-                text = wording.joined(connection.pseudo)
-            # the newcomer's ENTERED, HISTORY and arrival leave in one write; the others hear of it
-            # at the end of the loop turn, with the turn's other arrivals: one write each, not one per arrival
-            connection.outbox.send(self._announce(room, text, besides=connection))
+            self._announce(room, wording.joined(connection.pseudo))
+        room.broadcast.catch_up(connection)  # its ENTERED, HISTORY and arrival leave in one write
         logger.info("%s entered room %s", connection.name, room.name)
         self._store.log(f"[{room.name}] {connection.pseudo} entered the room")
 
@@ -152,8 +149,8 @@ class RoomRelay:
         )
         self._store.log(f"[{room.name}] {sender.pseudo} sent an image {entry.text}")
 
-    def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> bytes:
-        """Tell everyone in the room (but ``besides``) something, timestamped by the server; return its frame."""
+    def _announce(self, room: Room[Connection], text: str, besides: Connection | None = None) -> None:
+        """Tell everyone in the room (but ``besides``) something, timestamped by the server."""
         announcement = Announcement(self._clock(), text)
         frame = encode(announcement)
         room.broadcast.send(frame, skip=besides)  # at the end of the turn, with the turn's other news:
@@ -161,7 +158,6 @@ class RoomRelay:
         entry = HistoryEntry.announcement(announcement.time_ms, text)
         self._history.record(room.name, entry)
         self._sharing.relayed(room.name, frame, entry)
-        return frame
 
     def leave_room(
         self, connection: Connection, room: Room[Connection], announcement: str | None = None
