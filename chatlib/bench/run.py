@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait as wait_for_pipes
@@ -251,9 +252,20 @@ def _fill_fanout(result: FanoutRun, reports: list[LoadResult]) -> None:
     ]
 
 
-def run_idle(connections: int, process_count: int, server: ServerHandle, deadline: float) -> IdleRun:
+def run_idle(
+    connections: int,
+    process_count: int,
+    server: ServerHandle,
+    deadline: float,
+    checkpoint: Callable[[str], None] | None = None,
+) -> IdleRun:
     """Connect ``connections`` idle clients (HELLO handshake) and measure the server's memory growth;
-    then bring them all into one room and measure it again."""
+    then bring them all into one room and measure it again.
+
+    ``checkpoint(name)``, if given, is called at each of the three points ("before", "greeted",
+    "in a room"), once the server is quiet: ``connection_cost`` looks at the server's heap there.
+    """
+    note = checkpoint or (lambda name: None)
     tag = run_tag()
     plans = [
         LoadPlan(
@@ -265,12 +277,14 @@ def run_idle(connections: int, process_count: int, server: ServerHandle, deadlin
     ]
     result = IdleRun(connections)
     time.sleep(IDLE_SETTLE_SECONDS)
+    note("before")
     before = rss_bytes(server.pid)
     processes = LoadProcesses(plans, deadline)
     try:
         processes.tell("go")
         reports: list[IdleResult] = processes.collect("done")
         time.sleep(IDLE_SETTLE_SECONDS)
+        note("greeted")
         after = rss_bytes(server.pid)
         result.connected = sum(report.connected for report in reports)
         result.complete = result.connected == connections
@@ -287,6 +301,7 @@ def run_idle(connections: int, process_count: int, server: ServerHandle, deadlin
         processes.tell("sync")
         processes.collect("ready")
         time.sleep(IDLE_SETTLE_SECONDS)
+        note("in a room")
         in_room = rss_bytes(server.pid)
         if before is not None and in_room is not None:
             result.server_rss_in_room_mib = in_room / MEBIBYTE

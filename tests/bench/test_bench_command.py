@@ -146,3 +146,19 @@ def test_reference_does_not_go_with_idle() -> None:
     finished = bench("--idle", "3", "--reference")
     assert finished.returncode == 2
     assert "--reference starts a server and a relay side by side" in finished.stderr
+
+
+def test_connection_cost_lists_what_each_connection_holds() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "chatlib.bench.connection_cost", "--connections", "20", "--lines", "5"],
+        capture_output=True, text=True, timeout=TIMEOUT_SECONDS,
+    )
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.splitlines()
+    assert lines[0].startswith("what one connection costs the server: 20 clients, asyncio event loop")
+    assert lines[1].startswith("Python memory ") and lines[1].endswith(" B in one room")
+    code_lines = lines[lines.index("by line of code (greeted; the 5 largest):") + 2 :][:6]
+    assert len(code_lines) == 6 and code_lines[-1].endswith("everything else")
+    table = lines[lines.index("objects by type (greeted):") + 2 :]
+    objects = {line.split()[-1]: float(line.split()[0]) for line in table[: table.index("")]}
+    assert 1.0 <= objects["Connection"] <= 1.1 and 1.0 <= objects["ClientProtocol"] <= 1.1, objects
