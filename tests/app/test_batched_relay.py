@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from json.encoder import encode_basestring
 from pathlib import Path
 
+import orjson
 import pytest
 
 from chatlib.app.protocol import Message, MessageEncoder, Say, encode
@@ -117,3 +119,10 @@ async def test_idle_connections_are_served_without_a_task_each(unlimited_server:
     assert len(asyncio.all_tasks()) == tasks_before
     for client in clients:
         await client.close()
+
+
+def test_history_lines_escape_text_as_orjson_does() -> None:
+    code_points = [*range(0xD800), *range(0xE000, 0x110000, 97)]  # every character but the surrogates
+    for start in range(0, len(code_points), 4096):
+        text = "".join(map(chr, code_points[start : start + 4096]))
+        assert encode_basestring(text).encode() == orjson.dumps(text)

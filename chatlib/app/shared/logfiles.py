@@ -131,7 +131,9 @@ class ConversationLog:
             self._stamp_second = second
             self._stamp = time.strftime(DATE_FORMAT, time.localtime(second))
         stamp = self._stamp + " "
-        lines = "".join([stamp + printable(text) + "\n" for text in texts])
+        if not all(map(str.isprintable, texts)):  # the usual case, checked at C speed: nothing to replace
+            texts = [printable(text) for text in texts]
+        lines = stamp + ("\n" + stamp).join(texts) + "\n"
         self._lines.append(lines)
         self._waiting_characters += len(lines)
         if self._waiting_characters >= EARLY_FLUSH_CHARACTERS:
