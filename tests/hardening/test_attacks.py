@@ -13,6 +13,7 @@ import asyncio
 import io
 import re
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 
@@ -285,6 +286,26 @@ async def test_a_frame_counts_against_the_memory_budget_at_the_size_its_header_a
     await until(lambda: server.buffered_bytes == 6 + 2 * MiB)
     await sender.close()
     await until(lambda: server.buffered_bytes == 0)
+    await conversation.keeps_going()
+
+
+@pytest.mark.limits(max_buffered_bytes=MiB, close_grace=0.5)
+async def test_a_dropped_client_is_read_no_more_past_a_few_kilobytes(
+    server: ChatServer, conversation: Conversation
+) -> None:
+    sender = await join(server, "sender", "images")
+    await sender.send_raw(image_start())  # 2 MiB announced: refused from its header on
+    assert await sender.next_frame() == Error(
+        ErrorCode.SERVER_FULL,
+        "the server is full: it holds 1 MiB for its clients already, so it cannot take your frame now "
+        "(try again later)",
+    )
+    sent = 0
+    with suppress(ConnectionError):  # the server aborts the connection at the end of its grace
+        while sent < 64 * MiB:
+            await sender.send_raw(b"\xff" * MiB)  # waits while nobody reads
+            sent += MiB
+    assert sent < 16 * MiB, "what the kernel's buffers hold, not what the server read and dropped"
     await conversation.keeps_going()
 
 

@@ -19,6 +19,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from chatlib.app.server.connection import Connection
+from chatlib.app.server.limits import MAX_DROPPED_BYTES
 
 if TYPE_CHECKING:
     from chatlib.app.server.chat_server import ChatServer
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 class ClientProtocol(asyncio.Protocol):
     """What asyncio tells the server about one client's connection, and how the server writes to it."""
 
-    __slots__ = ("_server", "_transport", "connection", "_drained", "_closed", "_when_closed")
+    __slots__ = ("_server", "_transport", "connection", "_drained", "_closed", "_when_closed", "_dropped")
 
     def __init__(self, server: ChatServer) -> None:
         self._server = server
@@ -36,6 +37,7 @@ class ClientProtocol(asyncio.Protocol):
         self._drained: asyncio.Future[None] | None = None  # what drain() waits on, while writing is paused
         self._closed = False
         self._when_closed: asyncio.Future[None] | None = None  # what wait_closed() waits on, if called
+        self._dropped = 0  # bytes read and dropped since the connection started ending
 
     # --- What asyncio calls --------------------------------------------------------------------
 
@@ -45,10 +47,17 @@ class ClientProtocol(asyncio.Protocol):
         self.connection = self._server.admit(self, self.too_slow)
 
     def data_received(self, data: bytes) -> None:
-        """A read brought bytes: the server acts on them now (dropped once the connection is ending)."""
+        """A read brought bytes: the server acts on them now. Once the connection is ending they are
+        dropped, and after ``MAX_DROPPED_BYTES`` of them it is read no more (limits.py)."""
         connection = self.connection
-        if connection is not None and not connection.leaving:
+        if connection is None:
+            return
+        if not connection.leaving:
             self._server.received(connection, data, self)
+            return
+        self._dropped += len(data)
+        if self._dropped > MAX_DROPPED_BYTES:
+            self.transport.pause_reading()  # closed at the end of its grace (outbox.py)
 
     def eof_received(self) -> bool:
         """The client closed its side: it is gone. The transport then closes, after what is queued."""

@@ -13,7 +13,8 @@ always.
 What a client can make the server do is bounded at each step: every frame it sends costs it a
 token of its rate limit (connecting costs its address one too, see admission.py); under a rate
 limit what a read brings is decoded a few kilobytes at a time, so that frames waiting for their
-turn wait as bytes, not as decoded objects ten times their size; and the frame it is in the
+turn wait as bytes, not as decoded objects ten times their size (the rest of a large frame
+still arriving is decoded in one piece: it can make only that frame); and the frame it is in the
 middle of sending counts against the server's memory budget (memory.py), at the size its header
 announces: a frame the server has no room for is refused from its first bytes, not read first.
 
@@ -89,8 +90,8 @@ class FrameDispatcher:
         while start < size and not connection.leaving:
             if connection.pseudo is None:
                 step = MAX_PENDING_BEFORE_HELLO  # a stranger's bytes wait undecoded behind its HELLO
-            elif connection.flood_guard is not None:
-                step = DECODE_STEP
+            elif connection.flood_guard is not None:  # a few frames at a time, or the rest of a large one
+                step = max(DECODE_STEP, connection.held - connection.decoder.pending_bytes)
             else:
                 step = size
             piece = data if start == 0 and step >= size else data[start : start + step]

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from chatlib.app.server.ratelimit import Allowance, RateLimit
 
 IMAGE_COST = 4  # an IMAGE takes this many frames' worth of the rate limit (any other frame: 1)
+# What a client still sends once the server is closing its connection is read and dropped, so that
+# the close is not a reset that would lose the ERROR saying why; but only so much: past this, the
+# server reads it no more (the kernel's buffers keep the rest until the connection is closed).
+MAX_DROPPED_BYTES = 64 * 1024
 MiB = 1024 * 1024
 DEFAULT_CONNECT_RATE = Allowance(per_second=20.0, burst=200)  # connections from one IP address
 DEFAULT_REGISTRATION_RATE = Allowance(per_second=100 / 3600, burst=100)  # new pseudos per IP: 100 an hour
