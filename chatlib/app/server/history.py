@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_HISTORY_LENGTH = 50  # entries replayed to someone entering a room
 MAX_ROOM_TEXT_BYTES = 64 * 1024  # of text kept per room: 50 ordinary messages, or 16 of 4 KB
 MAX_IDLE_ROOMS = 100  # rooms nobody is in whose history stays in memory, the last used ones
+_TIME_MARK = 987_654_321_987_654_321  # no message's time: where a line's time goes, in a cached line
 
 
 class _RoomEntries:
@@ -68,6 +69,7 @@ class ChatHistory:
         self._keys: dict[str, str] = {}  # name_key of the room names seen lately: computed once each
         self._in_use: set[str] = set()  # keys of the rooms that exist
         self._idle: dict[str, None] = {}  # keys of the other rooms kept in memory, least recently used first
+        self._line_starts: dict[tuple[str, str, str], tuple[str, str]] = {}  # see _line_start
 
     def load(self, records: Iterable[dict[str, Any]]) -> int:
         """Take in the records of a history file (without writing them again); how many were used."""
@@ -137,12 +139,25 @@ class ChatHistory:
             for text in texts[-self.length :]:
                 entries.append(HistoryEntry.message(time_ms, pseudo, color, text))
         if self.file is not None:
-            empty = orjson.dumps(HistoryEntry.message(time_ms, pseudo, color, "").to_json(room)).decode()
-            start = empty.removesuffix('""}')  # each line: this start, the text in JSON, then "}"
-            assert start.endswith('"text":'), "the text must come last in a history line"
+            start = self._line_start(room, time_ms, pseudo, color)  # each line: this, the text in JSON, "}"
             # encode_basestring writes a JSON string as orjson does (tested), a call costing far less
             lines = start + ("}\n" + start).join(map(encode_basestring, texts)) + "}\n"
             self.file.append_lines(lines.encode(), len(texts))
+
+    def _line_start(self, room: str, time_ms: int, pseudo: str, color: str) -> str:
+        """A message's line in the history file up to its text: the JSON of its entry (``to_json``),
+        cut before the text. Made once for each sender and room, its time put in each time."""
+        key = (room, pseudo, color)
+        around_time = self._line_starts.get(key)
+        if around_time is None:
+            if len(self._line_starts) >= 4 * MAX_IDLE_ROOMS:
+                self._line_starts.clear()
+            line = orjson.dumps(HistoryEntry.message(_TIME_MARK, pseudo, color, "").to_json(room)).decode()
+            start = line.removesuffix('""}')
+            assert start.endswith('"text":'), "the text must come last in a history line"
+            before, after = start.split(str(_TIME_MARK))
+            around_time = self._line_starts[key] = (before, after)
+        return around_time[0] + str(time_ms) + around_time[1]
 
     def recent(self, room: str) -> list[HistoryEntry]:
         """The room's last entries (at most ``length``), oldest first."""
