@@ -237,6 +237,17 @@ def test_pending_bytes_counts_an_incomplete_frame() -> None:
     assert decoder.pending_bytes == 10 - len(encode(Say("hello")))
 
 
+def test_pending_frame_size_is_what_the_header_announces_once_it_is_complete() -> None:
+    decoder = FrameDecoder("client")
+    data = encode(Say("hello")) + encode(Say("world"))  # each a 3-byte header and 5 bytes of text
+    assert decoder.feed(data[:9]) == [Say("hello")]
+    assert decoder.pending_frame_size == 1, "the header is not complete: the bytes received"
+    assert decoder.feed(data[9:12]) == []
+    assert decoder.pending_frame_size == 8, "the header is complete: the size it announces"
+    assert decoder.feed(data[12:]) == [Say("world")]
+    assert decoder.pending_frame_size == 0
+
+
 # --- Bad input ----------------------------------------------------------------------------------
 
 

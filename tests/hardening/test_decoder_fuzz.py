@@ -54,7 +54,7 @@ def decode_all(chunks: list[bytes]) -> tuple[list[Frame], ProtocolError | None]:
         except ProtocolError as error:
             frames.extend(error.frames_before)
             return frames, error
-        assert decoder.pending_bytes <= CLIENT_FRAME_LIMIT
+        assert decoder.pending_bytes <= decoder.pending_frame_size <= CLIENT_FRAME_LIMIT
     return frames, None
 
 

@@ -258,7 +258,7 @@ class FrameDecoder:
     def pending_frame_size(self) -> int:
         """The size the frame being received will have, header included, as its header announced;
         until the header is complete, the bytes received so far."""
-        return max(len(self._buffer), self._bytes_needed)
+        return self._bytes_needed or len(self._buffer)  # the first, once known, is never the smaller
 
     def feed(self, data: bytes) -> list[Frame]:
         """Take the bytes a read brought and return every frame they complete, in order."""
