@@ -1,9 +1,12 @@
-"""What ``ChatServer`` needs of a connection: a reader of bytes and a writer with its transport.
+"""What ``ChatServer`` needs of a connection: a writer with its transport, and (read in a loop) a reader.
 
-asyncio's ``StreamReader`` and ``StreamWriter`` (a TCP connection from ``asyncio.start_server``)
-have all of it; so do the web front's adapters for a browser's WebSocket (``chatlib.app.web``).
-The server's code is the same for both: it reads bytes, writes bytes, and watches the
-transport's buffer for backpressure (``outbox.py``).
+A TCP client is an asyncio protocol (``client_protocol.py``): asyncio hands the server its bytes
+as they arrive, and the ``ClientProtocol`` is the client's ``ByteWriter``. A browser's WebSocket
+comes as a ``ByteReader`` and a ``ByteWriter`` (the web front's adapters, ``chatlib.app.web``),
+which ``ChatServer.serve_connection`` reads in a loop, as a stage reads a ``StreamReader``
+(asyncio's ``StreamReader`` and ``StreamWriter`` fit these shapes too). Either way the same code
+acts on the bytes (``dispatch.py``), writes bytes and watches the transport's buffer for
+backpressure (``outbox.py``).
 """
 
 from __future__ import annotations
