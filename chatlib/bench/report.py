@@ -162,6 +162,8 @@ def reference_text(runs: list[FanoutRun], reference_runs: list[FanoutRun]) -> st
         f"p99 {_number(figures['latency_p99_ms'], ' ms', 2)}   "
         f"max {_number(figures['latency_max_ms'], ' ms', 2)}",
         f"server CPU          {_number(figures['server_cpu_percent'], ' %', 0)}",
+        f"load CPU            {_number(figures['load_cpu_percent'], ' %', 0)} "
+        "(busiest load process: near 100 %, the relay was not the limit)",
         f"chat server         {_number(None if share is None else 100 * share, ' %', 0)} of the reference "
         "relay's deliveries/s",
         *_outcome(reference_runs),

@@ -130,7 +130,7 @@ def test_reference_text_report_ends_with_the_relays_figures() -> None:
     finished = bench(*TINY_FLOOD, "--reference")
     assert finished.returncode == 0, finished.stderr
     lines = finished.stdout.splitlines()
-    assert lines[-5].startswith("reference relay (python -m chatlib.bench.reference")
+    assert lines[-6].startswith("reference relay (python -m chatlib.bench.reference")
     assert lines[-1].startswith("chat server ")
     assert lines[-1].endswith(" of the reference relay's deliveries/s")
     assert "n/a" not in finished.stdout
