@@ -58,6 +58,7 @@ class Checkpoint:
 
     lines: dict[Place, tuple[int, int]]  # where: (bytes, blocks)
     object_ids: set[int]
+    kept: list[object]  # the objects themselves, so that no new object can take a known id
     objects: Counter[str] = field(default_factory=Counter)  # type name: count (only the new ones)
     object_bytes: Counter[str] = field(default_factory=Counter)  # type name: bytes (sys.getsizeof)
 
@@ -84,7 +85,7 @@ def take_checkpoint(before: Checkpoint | None) -> Checkpoint:
     del snapshot
     gc.collect()
     objects = gc.get_objects()
-    point = Checkpoint(lines, {id(obj) for obj in objects})
+    point = Checkpoint(lines, {id(obj) for obj in objects}, objects if before is None else [])
     if before is not None:
         for obj in objects:
             if id(obj) not in before.object_ids:
