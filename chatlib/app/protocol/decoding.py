@@ -222,6 +222,7 @@ def _kinds(accepted: Callable[[FrameType], bool]) -> dict[int, _FrameKind]:
     return {t.value: _FrameKind(t, MAX_PAYLOAD[t], _PARSERS[t]) for t in FrameType if accepted(t)}
 
 
+_SAY = FrameType.SAY
 _FROM_CLIENT = _kinds(lambda frame_type: frame_type < 0x80)
 _FROM_SERVER = _kinds(lambda frame_type: frame_type >= 0x80)
 
@@ -270,20 +271,28 @@ class FrameDecoder:
                 return []  # a large payload still arriving: just collect it, no copy
             data = bytes(self._buffer)
         view = memoryview(data)
+        kinds, size = self._kinds, len(data)
         frames: list[Frame] = []
         offset = 0
         self._bytes_needed = 0
         try:
-            while True:
-                header = self._check_header(view, offset)
-                if header is None:
-                    break
-                kind, payload_start, payload_end = header
-                if payload_end > len(data):
+            while offset < size:
+                kind = kinds.get(data[offset])
+                if kind is not None and offset + 3 <= size and data[offset + 1] == 1:
+                    # the usual header, read here at once: a known type and a one-byte length
+                    payload_start, payload_end = offset + 3, offset + 3 + data[offset + 2]
+                    if payload_end - payload_start > kind.max_payload:
+                        self._check_header(view, offset)  # raises TOO_LARGE, saying why
+                else:
+                    header = self._check_header(view, offset)  # any other header, or an error
+                    if header is None:
+                        break
+                    kind, payload_start, payload_end = header
+                if payload_end > size:
                     self._bytes_needed = payload_end - offset
                     break
                 payload = view[payload_start:payload_end]
-                if kind.frame_type is FrameType.SAY:  # most frames a server decodes: no reader needed
+                if kind.frame_type is _SAY:  # most frames a server decodes: no reader needed
                     frames.append(Say(_decode_utf8(payload, "text")))
                 else:
                     frames.append(kind.parse(_PayloadReader(payload, kind.frame_type)))
