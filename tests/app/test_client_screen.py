@@ -93,7 +93,14 @@ async def narrow_while_typing(client: Terminal, bob: FrameClient) -> list[str]:
     await log_in(client, "alice", "jeux")
     await bob.next_frame()  # alice's arrival
     await bob.say("un message avant")
-    await client.until(lambda screen: bool(rows_holding(screen, "bob a dit : un message avant")), "bob")
+    # the input line comes back after the client's cursor position request, which the terminal
+    # has answered by then: the client reads that answer before the keys typed next, so no
+    # redraw it causes can come between the resize and what the client does about it
+    bob_said = "bob a dit : un message avant"
+    await client.until(
+        lambda screen: bool(rows_holding(screen, bob_said)) and input_line_reads("")(screen),
+        "bob's message, then the empty input line",
+    )
     client.type(TYPED)
     await client.until(input_line_reads(TYPED), "the typed text")
     above = client.rows()[: client.screen.cursor.y]
